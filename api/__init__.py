@@ -1,0 +1,1 @@
+"""The HTTP API: validates, authorises, reads, and enqueues commands. It never writes."""

@@ -1,0 +1,100 @@
+"""`create_app(settings)`: the Falcon WSGI application, and `app` for gunicorn."""
+
+import datetime as dt
+import json
+import uuid
+from functools import partial
+
+import falcon
+import redis
+
+from api.auth import AuthMiddleware, TokenVerifier
+from api.db import ReadDatabase
+from api.dispatch import Dispatcher
+from api.errors import handle_unexpected, serialize_problem
+from api.openapi import Op, build_spec
+from api.resources import challenges, feed, friends, health, jobs, notifications, users, workouts
+from settings import Settings
+
+API = "/api/v1"
+
+
+def _json_default(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, (uuid.UUID, dt.date)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class OpenAPIDocument:
+    public = True
+    openapi = {"get": Op("This OpenAPI 3.1 document.")}
+
+    def __init__(self, routes):
+        self.document = None
+        self.routes = routes
+
+    def on_get(self, req, resp):
+        self.document = self.document or build_spec(self.routes)
+        resp.media = self.document
+
+
+def routes(db, redis_client, dispatcher) -> list[tuple[str, object]]:
+    ready = health.Ready(db, redis_client)
+    api_routes = [
+        ("/me", users.Me(db, dispatcher)),
+        ("/users/{user_id:uuid}", users.User(db)),
+        ("/friends", friends.Friends(db)),
+        ("/friends/requests", friends.FriendRequests(db, dispatcher)),
+        ("/friends/requests/{user_id:uuid}/accept", friends.FriendRequestAccept(db, dispatcher)),
+        ("/friends/{user_id:uuid}", friends.Friend(db, dispatcher)),
+        ("/workouts", workouts.Workouts(db, dispatcher)),
+        ("/feed", feed.Feed(db)),
+        ("/challenges/create", challenges.ChallengeCreate(db, dispatcher)),
+        ("/challenges/accept/{challenge_id:uuid}", challenges.ChallengeAccept(db, dispatcher)),
+        ("/challenges/complete/{challenge_id:uuid}", challenges.ChallengeComplete(db, dispatcher)),
+        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db)),
+        ("/notifications", notifications.Notifications(db)),
+        ("/jobs/{job_id:uuid}", jobs.JobItem(db, dispatcher)),
+        ("/healthz", health.Health()),
+        ("/readyz", ready),
+    ]
+    table = [(API + path, resource) for path, resource in api_routes]
+    table += [("/healthz", health.Health()), ("/readyz", ready)]
+    table.append((API + "/openapi.json", OpenAPIDocument(table)))
+    return table
+
+
+class ChallengesApp(falcon.App):
+    """The Falcon app, holding the read pool it must close on shutdown."""
+
+    def __init__(self, db: ReadDatabase, **kwargs):
+        super().__init__(**kwargs)
+        self.db = db
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
+    redis_client = redis_client or redis.Redis.from_url(settings.redis_url)
+    db = ReadDatabase(settings.api_database_url, settings.api_pool_size)
+    db.open()
+    dispatcher = Dispatcher(redis_client, settings)
+
+    app = ChallengesApp(db, middleware=[AuthMiddleware(TokenVerifier(settings))])
+    json_handler = falcon.media.JSONHandler(dumps=partial(json.dumps, default=_json_default))
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers["application/problem+json"] = json_handler
+    app.set_error_serializer(serialize_problem)
+    app.add_error_handler(Exception, handle_unexpected)
+    for path, resource in routes(db, redis_client, dispatcher):
+        app.add_route(path, resource)
+    return app
+
+
+def gunicorn_app():
+    """Entry point for `gunicorn 'api.app:gunicorn_app()'`: one app per worker, after fork."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,33 @@
+from api.db import Q
+from api.openapi import Op
+from api.schemas import FeedPage, Page
+from api.validation import decode_cursor, load_query, page
+
+PAGE = Page()
+
+
+def feed_item(row: dict) -> dict:
+    return {"id": row["id"], "activity_type": row["activity_type"],
+            "activity_data": row["activity_data"], "workout_log_id": row["workout_log_id"],
+            "visibility": row["visibility"], "created_at": row["created_at"],
+            "user": {"id": row["user_id"], "display_name": row["display_name"],
+                     "avatar_url": row["avatar_url"]}}
+
+
+class Feed:
+    openapi = {"get": Op("Your posts and your friends' posts, newest first.", query=Page,
+                         response=FeedPage)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        query = load_query(req, PAGE)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.feed(conn, user_id=caller, cursor_at=cursor_at, cursor_id=cursor_id,
+                               limit=query["limit"]))
+        result = page(rows, query["limit"], "created_at")
+        result["items"] = [feed_item(row) for row in rows]
+        resp.media = result

@@ -1,0 +1,37 @@
+from api.db import Q
+from api.openapi import Op
+from api.schemas import NotificationPage, NotificationQuery
+from api.validation import decode_cursor, load_query, page
+
+QUERY = NotificationQuery()
+
+
+def notification_item(row: dict) -> dict:
+    actor = row["actor_id"] and {"id": row["actor_id"], "display_name": row["actor_display_name"],
+                                 "avatar_url": row["actor_avatar_url"]}
+    return {"id": row["id"], "challenge_id": row["challenge_id"],
+            "notification_type": row["notification_type"], "data": row["data"],
+            "is_read": row["is_read"], "read_at": row["read_at"], "created_at": row["created_at"],
+            "actor": actor}
+
+
+class Notifications:
+    openapi = {"get": Op("Your notifications, newest first, with the unread count.",
+                         query=NotificationQuery, response=NotificationPage)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        query = load_query(req, QUERY)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.list_notifications(conn, user_id=caller, unread_only=query["unread"],
+                                             cursor_at=cursor_at, cursor_id=cursor_id,
+                                             limit=query["limit"]))
+            unread = Q.count_unread(conn, user_id=caller)
+        result = page(rows, query["limit"], "created_at")
+        result["items"] = [notification_item(row) for row in rows]
+        result["unread_count"] = unread
+        resp.media = result

@@ -1,0 +1,33 @@
+import uuid
+
+from api.db import Q
+from api.openapi import Op
+from api.schemas import Page, WorkoutLog, WorkoutPage
+from api.validation import decode_cursor, load_body, load_query, page
+
+WORKOUT_LOG, PAGE = WorkoutLog(), Page()
+
+
+class Workouts:
+    openapi = {
+        "post": Op("Log a workout; it is posted to your friends' feed as workout_completed.",
+                   body=WorkoutLog, mutation=True, errors=(422,)),
+        "get": Op("Your workout logs, newest first.", query=Page, response=WorkoutPage),
+    }
+
+    def __init__(self, db, dispatcher):
+        self.db, self.dispatcher = db, dispatcher
+
+    def on_post(self, req, resp):
+        workout = load_body(req, WORKOUT_LOG)
+        ids = {"workout_log_id": str(uuid.uuid4()), "activity_id": str(uuid.uuid4())}
+        self.dispatcher.submit(req, resp, actor="workouts.log", payload=workout, ids=ids, creates=True)
+
+    def on_get(self, req, resp):
+        query = load_query(req, PAGE)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.list_workouts(conn, user_id=caller, cursor_at=cursor_at,
+                                        cursor_id=cursor_id, limit=query["limit"]))
+        resp.media = page(rows, query["limit"], "performed_at")

@@ -1,0 +1,106 @@
+-- Queries of the workers, who connect as the owning role (no RLS) and do every write.
+
+-- name: lock_job!
+-- Serialises two deliveries of one message, so the second sees the first's recorded outcome.
+SELECT pg_advisory_xact_lock(hashtextextended(:job_id::text, 0));
+
+-- name: get_outcome^
+SELECT status, result, error FROM processed_commands WHERE job_id = :job_id;
+
+-- name: record_outcome!
+INSERT INTO processed_commands (job_id, actor_name, user_id, status, result, error)
+VALUES (:job_id, :actor_name, :user_id, :status, :result, :error);
+
+-- name: current_xact_id$
+SELECT pg_current_xact_id()::text;
+
+-- name: ensure_user!
+INSERT INTO users (id) VALUES (:user_id) ON CONFLICT (id) DO NOTHING;
+
+-- name: user_exists$
+SELECT EXISTS (SELECT 1 FROM users WHERE id = :user_id);
+
+-- name: upsert_profile<!
+INSERT INTO users (id, display_name, avatar_url, timezone)
+VALUES (:user_id, COALESCE(:display_name, ''), :avatar_url, COALESCE(:timezone, 'UTC'))
+ON CONFLICT (id) DO UPDATE SET
+    display_name = COALESCE(:display_name, users.display_name),
+    avatar_url = CASE WHEN :avatar_url_given THEN :avatar_url ELSE users.avatar_url END,
+    timezone = COALESCE(:timezone, users.timezone),
+    updated_at = now()
+RETURNING id, display_name, avatar_url, timezone;
+
+-- name: get_display_name$
+SELECT display_name FROM users WHERE id = :user_id;
+
+-- name: lock_friendship^
+SELECT requester_id, addressee_id, status FROM friendships
+ WHERE LEAST(requester_id, addressee_id) = LEAST(:a::uuid, :b::uuid)
+   AND GREATEST(requester_id, addressee_id) = GREATEST(:a::uuid, :b::uuid)
+   FOR UPDATE;
+
+-- name: insert_friend_request!
+INSERT INTO friendships (requester_id, addressee_id) VALUES (:requester_id, :addressee_id);
+
+-- name: accept_friend_request!
+UPDATE friendships SET status = 'accepted', accepted_at = now()
+ WHERE requester_id = :requester_id AND addressee_id = :addressee_id AND status = 'pending';
+
+-- name: delete_friendship!
+DELETE FROM friendships
+ WHERE LEAST(requester_id, addressee_id) = LEAST(:a::uuid, :b::uuid)
+   AND GREATEST(requester_id, addressee_id) = GREATEST(:a::uuid, :b::uuid);
+
+-- name: are_friends$
+SELECT are_friends(:a, :b);
+
+-- name: insert_workout_log!
+INSERT INTO workout_logs (id, user_id, workout_name, duration_minutes, total_volume, volume_unit,
+                          notes, performed_at)
+VALUES (:id, :user_id, :workout_name, :duration_minutes, :total_volume, :volume_unit, :notes,
+        COALESCE(:performed_at, now()));
+
+-- name: get_workout_log^
+SELECT id, user_id, workout_name, duration_minutes, total_volume, volume_unit, total_volume_kg
+  FROM workout_logs WHERE id = :id;
+
+-- name: insert_activity!
+INSERT INTO activity_feed (id, user_id, activity_type, activity_data, workout_log_id, visibility)
+VALUES (:id, :user_id, :activity_type, :activity_data, :workout_log_id, :visibility);
+
+-- name: insert_challenge!
+INSERT INTO workout_challenges (id, from_user_id, to_user_id, workout_log_id, activity_id,
+                                workout_name, workout_data, challenge_message, status,
+                                accepted_at, challenger_stats, expires_at)
+VALUES (:id, :from_user_id, :to_user_id, :workout_log_id, :activity_id, :workout_name,
+        :workout_data, :challenge_message, :status,
+        CASE WHEN :status = 'accepted' THEN now() END, :workout_data,
+        now() + make_interval(secs => :ttl_seconds));
+
+-- name: lock_challenge^
+SELECT *, expires_at <= now() AS is_expired FROM workout_challenges WHERE id = :id FOR UPDATE;
+
+-- name: accept_challenge<!
+UPDATE workout_challenges SET status = 'accepted', accepted_at = now()
+ WHERE id = :id
+RETURNING id, status, accepted_at;
+
+-- name: complete_challenge<!
+UPDATE workout_challenges
+   SET status = 'completed', completed_at = now(), challenged_stats = :challenged_stats,
+       did_beat = :did_beat
+ WHERE id = :id
+RETURNING id, status, did_beat, challenger_stats, challenged_stats, completed_at;
+
+-- name: unpublished_events_of_xact
+SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
+ WHERE xact_id = :xact_id::xid8 AND published_at IS NULL
+ FOR UPDATE SKIP LOCKED;
+
+-- name: unpublished_events_by_id
+SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
+ WHERE id = ANY(:ids::uuid[]) AND published_at IS NULL
+ FOR UPDATE SKIP LOCKED;
+
+-- name: mark_events_published!
+UPDATE events SET published_at = now() WHERE id = ANY(:ids::uuid[]);

@@ -1,0 +1,91 @@
+"""The one broker module: imported before any actor, so every actor binds to this broker.
+
+Delivery tuning (see README "Failure and recovery"):
+- A worker's heartbeat is refreshed on every Redis command it makes (idle consumers poll every
+  `worker-timeout` ms). After HEARTBEAT_TIMEOUT_MS without one, the next maintenance pass run
+  by a live worker puts the dead worker's unacknowledged messages back on their queue.
+  MAINTENANCE_CHANCE makes that pass happen about once every ten seconds per idle worker, so a
+  killed worker's messages come back within about 30 to 45 seconds.
+- Retries only for transient faults (lost connections, deadlocks, serialization failures), with
+  exponential backoff between MIN_BACKOFF_MS and MAX_BACKOFF_MS, at most MAX_RETRIES times. A
+  broken business rule is not an exception here: the command records it and returns.
+"""
+
+import dramatiq
+import psycopg
+import psycopg_pool
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifications, AgeLimit
+
+from workers.commands import COMMAND_QUEUE
+from workers.runtime import execute, jobs, redis_client, settings
+
+HEARTBEAT_TIMEOUT_MS = 30_000
+MAINTENANCE_CHANCE = 10_000  # per million Redis commands
+MAX_RETRIES = 8
+MIN_BACKOFF_MS = 200
+MAX_BACKOFF_MS = 30_000
+TIME_LIMIT_MS = 60_000
+
+TRANSIENT_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    # Two commands inserting the same pair at once (two friend requests crossing): the retry
+    # runs the rule again and finds the other's row.
+    psycopg.errors.UniqueViolation,
+    psycopg_pool.PoolTimeout,
+    redis.ConnectionError,
+    redis.TimeoutError,
+)
+
+
+def is_transient(retries: int, exception: BaseException) -> bool:
+    return retries <= MAX_RETRIES and isinstance(exception, TRANSIENT_ERRORS)
+
+
+class JobTracking(Middleware):
+    """Moves a command's job to `running` when a worker picks it up, and to `failed` when it
+    could not be carried out at all (retries exhausted, or a fault that is not transient)."""
+
+    def before_process_message(self, broker, message):
+        if "job_id" in message.kwargs:
+            jobs.mark_running(message.message_id)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        if exception is not None and message.failed and "job_id" in message.kwargs:
+            jobs.finish(message.message_id, message.kwargs.get("user_id", ""), {
+                "status": "failed", "result": None,
+                "error": {"code": "internal_error", "status": 500,
+                          "detail": "The command could not be carried out; nothing was changed."}})
+
+
+def make_broker(client) -> RedisBroker:
+    middleware = [AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS), ShutdownNotifications(),
+                  Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS,
+                          max_backoff=MAX_BACKOFF_MS, retry_when=is_transient),
+                  JobTracking()]
+    return RedisBroker(client=client, namespace=settings.key("dramatiq"), middleware=middleware,
+                       heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE)
+
+
+broker = make_broker(redis_client)
+dramatiq.set_broker(broker)
+
+
+def actor(name: str, queue_name: str = COMMAND_QUEUE):
+    """Declare an actor named "area.verb" with the retry and time limits every actor gets."""
+    return dramatiq.actor(actor_name=name, queue_name=queue_name, max_retries=MAX_RETRIES,
+                          time_limit=TIME_LIMIT_MS, retry_when=is_transient)
+
+
+def command(name: str, rule):
+    """Declare the actor `name` that carries out `rule(conn, user_id=..., **payload)`
+    exactly once per job. The rule stays a plain function, testable on a connection."""
+
+    def perform(job_id: str, user_id: str, **payload) -> dict:
+        return execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
+
+    perform.__name__ = perform.__qualname__ = rule.__name__
+    return actor(name)(perform)

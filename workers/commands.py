@@ -1,0 +1,150 @@
+"""The command contract between the API and the workers.
+
+A command is one Dramatiq message whose `message_id` is the job id the client sees. Its
+status lives in a Redis hash (`<ns>:job:<id>`) that the API creates as `queued` and the worker
+moves to `running` and then `succeeded` or `failed`; the outcome is also recorded in
+PostgreSQL (`processed_commands`) in the same transaction as the command's effects, which is
+what makes a redelivered message a no-op. The API imports this module, never the actors.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from dramatiq import Message
+from psycopg.types.json import Jsonb
+
+from sql import queries
+from workers.db import to_json
+
+COMMAND_QUEUE = "commands"
+FINAL_STATUSES = {"succeeded", "failed"}
+Q = queries("workers")
+
+
+class CommandRejected(Exception):
+    """A business rule said no: the job fails at once with this code, it is never retried."""
+
+    def __init__(self, code: str, detail: str, status: int = 409):
+        super().__init__(detail)
+        self.code, self.detail, self.status = code, detail, status
+
+    def as_error(self) -> dict:
+        return {"code": self.code, "detail": self.detail, "status": self.status}
+
+
+def build_message(actor_name: str, job_id: str, kwargs: dict) -> Message:
+    """A command message addressed by actor name, so the sender needs no actor code."""
+    return Message(queue_name=COMMAND_QUEUE, actor_name=actor_name, args=(),
+                   kwargs={"job_id": job_id, **kwargs}, options={}, message_id=job_id)
+
+
+@dataclass
+class JobStore:
+    """Job status in Redis. `done` is a one-element list per finished job: waiters BLMOVE it
+    onto itself, which returns at once when it exists, blocks until it does otherwise, and
+    leaves it in place for any other waiter."""
+
+    redis: Any
+    settings: Any
+
+    def _key(self, job_id: str) -> str:
+        return self.settings.key("job", job_id)
+
+    def _done_key(self, job_id: str) -> str:
+        return self.settings.key("job", job_id, "done")
+
+    def create(self, job_id: str, owner: str, actor_name: str, ids: dict) -> dict:
+        now = _now()
+        job = {"owner": owner, "actor": actor_name, "status": "queued", "ids": json.dumps(ids),
+               "created_at": now, "updated_at": now}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self._key(job_id), mapping=job)
+            pipe.expire(self._key(job_id), self.settings.job_ttl_seconds)
+            pipe.execute()
+        return self.get(job_id)
+
+    def mark_running(self, job_id: str) -> None:
+        key = self._key(job_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping={"status": "running", "updated_at": _now()})
+            pipe.expire(key, self.settings.job_ttl_seconds)
+            pipe.execute()
+
+    def finish(self, job_id: str, owner: str, outcome: dict) -> None:
+        key, done = self._key(job_id), self._done_key(job_id)
+        fields = {"owner": owner, "status": outcome["status"], "updated_at": _now(),
+                  "result": to_json(outcome.get("result")),
+                  "error": to_json(outcome.get("error"))}
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self.settings.job_ttl_seconds)
+            pipe.delete(done)
+            pipe.rpush(done, "1")
+            pipe.expire(done, 60)
+            pipe.execute()
+
+    def get(self, job_id: str) -> dict | None:
+        raw = self.redis.hgetall(self._key(job_id))
+        if not raw or "status" not in raw:
+            return None
+        job = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
+               for k, v in raw.items()}
+        return {
+            "job_id": job_id,
+            "owner": job.get("owner"),
+            "actor": job.get("actor"),
+            "status": job["status"],
+            "result": json.loads(job.get("result") or "null"),
+            "error": json.loads(job.get("error") or "null"),
+            "ids": json.loads(job.get("ids") or "{}"),
+            "created_at": job.get("created_at"),
+            "updated_at": job.get("updated_at"),
+        }
+
+    def wait(self, job_id: str, timeout: float) -> dict | None:
+        """The job once it is final, or as it stands after `timeout` seconds."""
+        job = self.get(job_id)
+        if job is None or job["status"] in FINAL_STATUSES or timeout <= 0:
+            return job
+        done = self._done_key(job_id)
+        self.redis.blmove(done, done, timeout, "LEFT", "RIGHT")
+        return self.get(job_id)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def run_command(conn, *, job_id: str, actor_name: str, user_id: str,
+                effect: Callable[[Any], dict]) -> tuple[dict, str | None]:
+    """Carry out `effect` exactly once for `job_id` and record its outcome with its effects.
+
+    Returns the outcome and, when this call committed new effects, the transaction id whose
+    outbox events are now to be published (None for a redelivery that changed nothing).
+    A rule broken inside `effect` (CommandRejected) rolls its effects back and is recorded as a
+    failure; any other exception rolls everything back and propagates to the retry policy.
+    """
+    with conn.transaction():
+        Q.lock_job(conn, job_id=job_id)
+        stored = Q.get_outcome(conn, job_id=job_id)
+        if stored is not None:
+            return dict(stored), None
+        Q.ensure_user(conn, user_id=user_id)
+        try:
+            with conn.transaction():
+                outcome = {"status": "succeeded", "result": effect(conn), "error": None}
+        except CommandRejected as rejection:
+            outcome = {"status": "failed", "result": None, "error": rejection.as_error()}
+        Q.record_outcome(conn, job_id=job_id, actor_name=actor_name, user_id=user_id,
+                         status=outcome["status"], result=_jsonb(outcome["result"]),
+                         error=_jsonb(outcome["error"]))
+        xact_id = Q.current_xact_id(conn)
+    return outcome, xact_id
+
+
+def _jsonb(value):
+    return None if value is None else Jsonb(value)
