@@ -1,0 +1,173 @@
+"""A small closed-loop HTTP/1.1 load generator: one keep-alive socket per thread.
+
+It speaks HTTP on raw sockets instead of using http.client because on a 2-core machine the
+client shares the CPU with the server under test: http.client parses headers with the email
+package, several times the cost of the split below, and that cost would come off the server.
+Only 127.0.0.1 is ever targeted.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+HOST = "127.0.0.1"
+SOCKET_TIMEOUT_SECONDS = 30
+
+
+def build_request(method: str, path: str, port: int, headers: dict | None = None,
+                  body: bytes = b"") -> bytes:
+    """The request's bytes, built once up front so the timed loop only sends them."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{port}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """Status, Content-Length and whether the server will close the connection."""
+    status_line, *lines = head.split(b"\r\n")
+    fields = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        fields[name.strip().lower()] = value.strip().lower()
+    if b"transfer-encoding" in fields:
+        raise ValueError("chunked responses are not supported by this client")
+    close = fields.get(b"connection") == b"close"
+    return int(status_line.split(b" ", 2)[1]), int(fields.get(b"content-length", b"0")), close
+
+
+class Connection:
+    """One keep-alive connection to 127.0.0.1; opens again after the server closed it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def open(self) -> None:
+        self.sock = socket.create_connection((HOST, self.port), timeout=SOCKET_TIMEOUT_SECONDS)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def request(self, raw: bytes) -> tuple[int, bytes]:
+        """Send one request and read its whole response: (status, body)."""
+        if self.sock is None:
+            self.open()
+        try:
+            self.sock.sendall(raw)
+            status, length, close = parse_head(self._take_until(b"\r\n\r\n"))
+            body = self._take(length)
+        except BaseException:
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status, body
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection mid-response")
+        self.buffer += chunk
+
+    def _take_until(self, marker: bytes) -> bytes:
+        while (end := self.buffer.find(marker)) < 0:
+            self._fill()
+        taken, self.buffer = self.buffer[:end], self.buffer[end + len(marker):]
+        return taken
+
+    def _take(self, length: int) -> bytes:
+        while len(self.buffer) < length:
+            self._fill()
+        taken, self.buffer = self.buffer[:length], self.buffer[length:]
+        return taken
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile: always a latency that was actually observed."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def latency_summary(seconds: list[float]) -> dict:
+    if not seconds:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {"p50_ms": round(percentile(seconds, 50) * 1000, 2),
+            "p99_ms": round(percentile(seconds, 99) * 1000, 2),
+            "max_ms": round(max(seconds) * 1000, 2)}
+
+
+@dataclass
+class LoadResult:
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        done = len(self.latencies)
+        return {"requests": done, "seconds": round(self.elapsed, 3),
+                "requests_per_second": round(done / self.elapsed, 1) if self.elapsed else None,
+                **latency_summary(self.latencies),
+                "statuses": {str(code): count for code, count in sorted(self.statuses.items())},
+                "errors": len(self.errors), "first_errors": self.errors[:3]}
+
+
+def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: float,
+             on_response=None) -> LoadResult:
+    """Send every request once from `concurrency` threads, each on its own connection, until
+    all are sent or `max_seconds` have passed. Closed loop: a thread sends its next request
+    when the previous answer is in, so latency is never hidden by unbounded queueing.
+
+    Connections are opened before the clock starts. `on_response(status, body, received_at)`
+    runs in the sending thread right after each response (received_at is time.perf_counter()).
+    """
+    pending = deque(requests)
+    start_line = threading.Barrier(concurrency + 1)
+    results = [LoadResult() for _ in range(concurrency)]
+
+    def send_all(result: LoadResult) -> None:
+        connection = Connection(port)
+        connection.open()
+        start_line.wait()
+        deadline = time.perf_counter() + max_seconds
+        while time.perf_counter() < deadline:
+            try:
+                raw = pending.popleft()
+            except IndexError:
+                break
+            sent_at = time.perf_counter()
+            try:
+                status, body = connection.request(raw)
+            except (OSError, ValueError) as error:
+                result.errors.append(f"{type(error).__name__}: {error}")
+                continue
+            received_at = time.perf_counter()
+            result.latencies.append(received_at - sent_at)
+            result.statuses[status] += 1
+            if on_response is not None:
+                on_response(status, body, received_at)
+        connection.close()
+
+    threads = [threading.Thread(target=send_all, args=(result,), daemon=True) for result in results]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    total = LoadResult(elapsed=time.perf_counter() - started)
+    for result in results:
+        total.latencies += result.latencies
+        total.statuses += result.statuses
+        total.errors += result.errors
+    return total

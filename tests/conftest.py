@@ -1,0 +1,111 @@
+"""Test harness: real PostgreSQL and Redis, nothing shared with other runs.
+
+- One database per test session (`wc_test_<random>`), migrated once; every test starts from
+  empty tables (TRUNCATE), so tests never see each other's rows.
+- One Redis key namespace per session (`wc-test-<random>`), wiped before each test and at
+  the end, so several runs can share one Redis.
+- One real Dramatiq worker (threads, in this process) consumes the session's queues, so API
+  calls with `Prefer: wait=5` are carried out exactly as in production.
+
+The environment is set before any `workers` import: the worker runtime reads it once.
+"""
+
+import os
+import uuid
+
+import psycopg
+import pytest
+import redis
+
+RUN_ID = uuid.uuid4().hex[:10]
+ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_DB = f"wc_test_{RUN_ID}"
+os.environ["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DB}"
+os.environ.pop("API_DATABASE_URL", None)
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ["REDIS_NAMESPACE"] = f"wc-test-{RUN_ID}"
+os.environ["OUTBOX_GRACE_SECONDS"] = "0"
+
+from settings import Settings  # noqa: E402
+
+SETTINGS = Settings.from_env()
+TABLES = ["processed_commands", "events", "challenge_notifications", "workout_challenges",
+          "activity_feed", "workout_logs", "friendships", "users"]
+
+
+def wipe_redis(client):
+    keys = list(client.scan_iter(match=f"{SETTINGS.redis_namespace}:*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start:start + 500])
+
+
+@pytest.fixture(scope="session")
+def database():
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{TEST_DB}"')
+    from sql.migrate import migrate
+
+    migrate(SETTINGS.database_url)
+    yield SETTINGS.database_url
+    from workers.runtime import db
+
+    db.close()
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    client = redis.Redis.from_url(SETTINGS.redis_url)
+    yield client
+    wipe_redis(client)
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, database, redis_client):
+    """Empty tables and an empty namespace before every test."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+    wipe_redis(redis_client)
+
+
+@pytest.fixture
+def conn(database):
+    """A connection as the owning role, like a worker's (dict rows, numbers as floats)."""
+    from psycopg.rows import dict_row
+    from workers.db import configure_connection
+
+    with psycopg.connect(database, row_factory=dict_row) as connection:
+        configure_connection(connection)
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def worker(database, redis_client):
+    """A real Dramatiq worker on the session's Redis queues."""
+    import dramatiq
+
+    import workers.app  # noqa: F401  (registers every actor)
+    from workers.broker import broker
+
+    worker = dramatiq.Worker(broker, worker_threads=4, worker_timeout=50)
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database, redis_client):
+    from api.app import create_app
+
+    application = create_app(SETTINGS, redis_client)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def api(app, worker):
+    from tests.helpers import Api
+
+    return Api(app)

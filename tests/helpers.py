@@ -1,0 +1,64 @@
+"""Drive the API as users do: a signed token per user, `Prefer: wait=5` unless told not to."""
+
+import uuid
+
+from falcon import testing
+
+from api.auth import issue_token
+from tests.conftest import SETTINGS
+
+API = "/api/v1"
+
+
+class Api:
+    def __init__(self, app):
+        self.client = testing.TestClient(app)
+
+    def call(self, method, path, user=None, body=None, wait=5, headers=None, token=None):
+        headers = dict(headers or {})
+        if token or user:
+            headers["Authorization"] = f"Bearer {token or issue_token(SETTINGS, user)}"
+        if wait and method in {"POST", "PUT", "DELETE"}:
+            headers.setdefault("Prefer", f"wait={wait}")
+        return self.client.simulate_request(method, API + path, json=body, headers=headers)
+
+    def get(self, path, user, **kwargs):
+        return self.call("GET", path, user, **kwargs)
+
+    def post(self, path, user, body=None, **kwargs):
+        return self.call("POST", path, user, body, **kwargs)
+
+    def put(self, path, user, body=None, **kwargs):
+        return self.call("PUT", path, user, body, **kwargs)
+
+    def delete(self, path, user, **kwargs):
+        return self.call("DELETE", path, user, **kwargs)
+
+    # Factories: each goes through the API and asserts it worked.
+
+    def sign_up(self, name: str) -> str:
+        user = str(uuid.uuid4())
+        response = self.put("/me", user, {"display_name": name})
+        assert response.status_code == 200, response.text
+        return user
+
+    def befriend(self, a: str, b: str) -> None:
+        assert self.post("/friends/requests", a, {"user_id": b}).status_code == 201
+        assert self.post(f"/friends/requests/{a}/accept", b).status_code == 200
+
+    def log_workout(self, user: str, minutes=30, volume=10000, unit="lb", name="Beast Mode Legs") -> str:
+        response = self.post("/workouts", user, {"workout_name": name, "duration_minutes": minutes,
+                                                 "total_volume": volume, "volume_unit": unit})
+        assert response.status_code == 201, response.text
+        return response.json["workout_log_id"]
+
+    def challenge(self, sender: str, recipients: list[str], workout_log_id: str, **extra) -> list[str]:
+        response = self.post("/challenges/create", sender,
+                             {"to_user_ids": recipients, "workout_log_id": workout_log_id, **extra})
+        assert response.status_code == 201, response.text
+        return response.json["challenge_ids"]
+
+    def notifications(self, user: str) -> list[dict]:
+        response = self.get("/notifications", user)
+        assert response.status_code == 200, response.text
+        return response.json["items"]

@@ -1,0 +1,93 @@
+"""The scheduler's jobs, called on a connection as the scheduler calls them."""
+
+import json
+
+from dramatiq.brokers.stub import StubBroker
+
+from jobs import maintenance
+from jobs.scheduler import run_guarded, sweep_outbox
+from tests.conftest import SETTINGS
+from tests.workers.factories import accepted_challenge, pair, pending_challenge
+from workers.challenges import complete_challenge
+from workers.db import Database
+from workers.outbox import publish_events
+
+
+def test_expiry_expires_only_overdue_pending_challenges_in_batches_and_tells_the_challenger(conn):
+    # Given three overdue pending challenges, one still in time, and one overdue but accepted
+    john, sarah = pair(conn)
+    overdue = [pending_challenge(conn, john, sarah) for _ in range(3)]
+    in_time = pending_challenge(conn, john, sarah)
+    accepted = accepted_challenge(conn, john, sarah)
+    conn.execute("UPDATE workout_challenges SET expires_at = now() - interval '1 minute' WHERE id = ANY(%s)",
+                 (overdue + [accepted],))
+    conn.commit()
+
+    # When the expiry job runs with batches of two
+    expired = maintenance.expire_due_challenges(conn, batch_size=2)
+
+    # Then exactly the overdue pending ones are expired and John hears of each
+    assert expired == 3
+    statuses = {r["id"]: r["status"] for r in conn.execute(
+        "SELECT id::text AS id, status FROM workout_challenges")}
+    assert {statuses[c] for c in overdue} == {"expired"}
+    assert statuses[in_time] == "pending" and statuses[accepted] == "accepted"
+    told = conn.execute("SELECT challenge_id::text AS id FROM challenge_notifications "
+                        "WHERE user_id = %s AND notification_type = 'challenge_expired'", (john,)).fetchall()
+    assert sorted(r["id"] for r in told) == sorted(overdue)
+
+
+def test_leaderboard_refresh_shows_new_results(conn):
+    john, sarah = pair(conn)
+    challenge = accepted_challenge(conn, john, sarah, minutes=30, volume=100)
+    complete_challenge(conn, user_id=sarah, challenge_id=challenge, duration_minutes=20, total_volume=200)
+    conn.commit()
+
+    maintenance.refresh_leaderboard(conn)
+
+    row = conn.execute("SELECT wins, losses, win_rate FROM challenge_leaderboard WHERE user_id = %s",
+                       (sarah,)).fetchone()
+    assert (row["wins"], row["losses"], row["win_rate"]) == (1, 0, 1.0)
+    sent = conn.execute("SELECT challenges_sent FROM challenge_leaderboard WHERE user_id = %s", (john,)).fetchone()
+    assert sent["challenges_sent"] == 1
+
+
+def test_outbox_sweep_republishes_what_a_dead_worker_left(conn, redis_client):
+    # Given events committed but never published (the worker died after commit)
+    john, sarah = pair(conn)
+    pending_challenge(conn, john, sarah)
+    conn.commit()
+    left_behind = maintenance.stale_unpublished_events(conn, grace_seconds=0)
+    assert left_behind
+
+    # When the sweep runs, it hands them to events.publish; and that actor publishes them
+    broker = StubBroker()
+    broker.declare_queue("events")
+    assert sweep_outbox(conn, broker, SETTINGS) == len(left_behind)
+    [message] = [json.loads(m) for m in broker.queues["events"].queue]
+    assert sorted(message["args"][0]) == sorted(left_behind)
+    stream = SETTINGS.key("events")
+    before = redis_client.xlen(stream)
+    assert publish_events(conn, redis_client, SETTINGS, message["args"][0]) == len(left_behind)
+
+    # Then they are on the stream once and the next sweep finds nothing
+    assert redis_client.xlen(stream) == before + len(left_behind)
+    assert maintenance.stale_unpublished_events(conn, grace_seconds=0) == []
+
+
+def test_a_second_scheduler_skips_a_job_the_first_is_running(database):
+    db = Database(database, max_size=2)
+    ran = []
+    try:
+        def inner(conn):
+            ran.append("inner")
+
+        def outer(conn):
+            ran.append("outer")
+            assert run_guarded(db, "same-job", inner) is False
+
+        assert run_guarded(db, "same-job", outer) is True
+        assert ran == ["outer"]
+        assert run_guarded(db, "same-job", inner) is True
+    finally:
+        db.close()

@@ -1,0 +1,71 @@
+"""Exactly-once commands and the outbox, on real PostgreSQL and Redis."""
+
+import json
+from functools import partial
+
+from tests.conftest import SETTINGS
+from tests.workers.factories import accepted_challenge, new_id, pair
+from workers.challenges import accept_challenge, complete_challenge
+from workers.commands import run_command
+from workers.outbox import publish_transaction
+from workers.workouts import log_workout
+
+
+def count(conn, sql, *args):
+    return conn.execute(sql, args).fetchone()["n"]
+
+
+def test_a_redelivered_command_changes_nothing_and_returns_the_first_outcome(conn):
+    # Given a command that logged a workout
+    user, job_id = new_id(), new_id()
+    effect = partial(log_workout, user_id=user, workout_log_id=new_id(), activity_id=new_id(),
+                     workout_name="Legs", duration_minutes=30, total_volume=100)
+    first, xact = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user, effect=effect)
+    # When the same message is delivered again
+    again, again_xact = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user,
+                                    effect=effect)
+    # Then nothing more is written and the recorded outcome comes back
+    assert count(conn, "SELECT count(*) AS n FROM workout_logs") == 1
+    assert count(conn, "SELECT count(*) AS n FROM activity_feed") == 1
+    assert again == first and first["status"] == "succeeded"
+    assert xact is not None and again_xact is None
+
+
+def test_a_broken_rule_is_recorded_as_the_jobs_failure_and_rolls_back_its_effects(conn):
+    john, sarah = pair(conn)
+    challenge = accepted_challenge(conn, john, sarah)
+    conn.commit()
+
+    def complete_twice(conn):
+        complete_challenge(conn, user_id=sarah, challenge_id=challenge, duration_minutes=1, total_volume=1)
+        return accept_challenge(conn, user_id=sarah, challenge_id=challenge)
+
+    outcome, _ = run_command(conn, job_id=new_id(), actor_name="test", user_id=sarah, effect=complete_twice)
+
+    assert outcome["status"] == "failed" and outcome["error"]["code"] == "invalid_state"
+    assert conn.execute("SELECT status FROM workout_challenges WHERE id = %s", (challenge,)
+                        ).fetchone()["status"] == "accepted"
+    assert count(conn, "SELECT count(*) AS n FROM processed_commands WHERE status = 'failed'") == 1
+
+
+def test_events_are_written_with_the_change_and_published_after_commit(conn, redis_client):
+    # Given a command whose change writes outbox events (a challenge accepted)
+    john, sarah = pair(conn)
+    challenge = accepted_challenge(conn, john, sarah)
+    conn.commit()
+    stream = SETTINGS.key("events")
+    before = redis_client.xlen(stream)
+    effect = partial(complete_challenge, user_id=sarah, challenge_id=challenge, duration_minutes=10,
+                     total_volume=99999)
+    _, xact = run_command(conn, job_id=new_id(), actor_name="challenges.complete", user_id=sarah,
+                          effect=effect)
+    # When its transaction's events are published
+    published = publish_transaction(conn, redis_client, SETTINGS, xact)
+    # Then the completion event is on the stream once, and marked published
+    assert published == 1
+    entries = redis_client.xrange(stream)[before:]
+    assert [e[1][b"type"] for e in entries] == [b"challenge_completed"]
+    assert json.loads(entries[0][1][b"payload"])["did_beat"] is True
+    assert count(conn, "SELECT count(*) AS n FROM events WHERE xact_id::text = %s AND published_at IS NULL",
+                 xact) == 0
+    assert publish_transaction(conn, redis_client, SETTINGS, xact) == 0
