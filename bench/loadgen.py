@@ -123,21 +123,25 @@ class LoadResult:
 
 
 def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: float,
-             on_response=None) -> LoadResult:
+             on_response=None, on_connected=None) -> LoadResult:
     """Send every request once from `concurrency` threads, each on its own connection, until
     all are sent or `max_seconds` have passed. Closed loop: a thread sends its next request
     when the previous answer is in, so latency is never hidden by unbounded queueing.
 
-    Connections are opened before the clock starts. `on_response(status, body, received_at)`
-    runs in the sending thread right after each response (received_at is time.perf_counter()).
+    Connections are opened before the clock starts; `on_connected(client_ports)` then sees them
+    all. `on_response(status, body, received_at)` runs in the sending thread right after each
+    response (received_at is time.perf_counter()).
     """
     pending = deque(requests)
-    start_line = threading.Barrier(concurrency + 1)
+    client_ports: list[int] = []
+    start_line = threading.Barrier(
+        concurrency + 1, action=on_connected and (lambda: on_connected(client_ports)))
     results = [LoadResult() for _ in range(concurrency)]
 
     def send_all(result: LoadResult) -> None:
         connection = Connection(port)
         connection.open()
+        client_ports.append(connection.sock.getsockname()[1])
         start_line.wait()
         deadline = time.perf_counter() + max_seconds
         while time.perf_counter() < deadline:
