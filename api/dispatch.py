@@ -11,6 +11,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from api.errors import Problem, from_job_error, validation_error
 from workers.commands import FINAL_STATUSES, JobStore, build_message
+from workers.db import to_json
 
 MAX_WAIT_SECONDS = 10
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -61,7 +62,9 @@ class Dispatcher:
     def _enqueue(self, owner: str, actor: str, payload: dict, ids: dict) -> dict:
         job_id = str(uuid.uuid4())
         job = self.jobs.create(job_id, owner, actor, ids)
-        self.broker.enqueue(build_message(actor, job_id, {"user_id": owner, **payload, **ids}))
+        # Loaded values (timestamps) travel as the JSON text the worker's SQL takes.
+        message_kwargs = json.loads(to_json({"user_id": owner, **payload, **ids}))
+        self.broker.enqueue(build_message(actor, job_id, message_kwargs))
         return job
 
     def _submit_once(self, owner, key, req, actor, payload, ids, precheck) -> dict:

@@ -5,8 +5,19 @@ import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+MIN_DURATION_MINUTES = 0.01  # stored with two decimals: anything smaller would become 0
 MAX_DURATION_MINUTES = 1440
 MAX_VOLUME = 1_000_000
+
+
+class Text(fields.Str):
+    """A string PostgreSQL can store: no NUL characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        return text
 
 
 class UUIDString(fields.UUID):
@@ -28,9 +39,9 @@ def valid_timezone(name: str) -> None:
 
 
 class ProfileUpdate(Schema):
-    display_name = fields.Str(validate=validate.Length(min=1, max=80))
+    display_name = Text(validate=validate.Length(min=1, max=80))
     avatar_url = fields.Url(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2048))
-    timezone = fields.Str(validate=[validate.Length(max=64), valid_timezone])
+    timezone = Text(validate=[validate.Length(max=64), valid_timezone])
 
     @validates_schema
     def not_empty(self, data, **kwargs):
@@ -43,18 +54,18 @@ class FriendRequest(Schema):
 
 
 class WorkoutLog(Schema):
-    workout_name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    duration_minutes = finite_number(min=0, min_inclusive=False, max=MAX_DURATION_MINUTES)
+    workout_name = Text(required=True, validate=validate.Length(min=1, max=120))
+    duration_minutes = finite_number(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
-    volume_unit = fields.Str(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
-    notes = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+    notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     performed_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class ChallengeCreate(Schema):
     to_user_ids = fields.List(UUIDString(), required=True, validate=validate.Length(min=1, max=20))
     workout_log_id = UUIDString(required=True)
-    message = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @validates_schema
     def distinct_recipients(self, data, **kwargs):
@@ -64,9 +75,9 @@ class ChallengeCreate(Schema):
 
 
 class ChallengeComplete(Schema):
-    duration_minutes = finite_number(min=0, min_inclusive=False, max=MAX_DURATION_MINUTES)
+    duration_minutes = finite_number(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
-    volume_unit = fields.Str(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
 
 
 class Page(Schema):

@@ -62,10 +62,12 @@ class JobTracking(Middleware):
 
 
 def make_broker(client) -> RedisBroker:
-    middleware = [AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS), ShutdownNotifications(),
+    # "after" hooks run in reverse order: JobTracking comes first so that it sees the message
+    # after Retries has decided whether it failed for good.
+    middleware = [JobTracking(), AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS),
+                  ShutdownNotifications(),
                   Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS,
-                          max_backoff=MAX_BACKOFF_MS, retry_when=is_transient),
-                  JobTracking()]
+                          max_backoff=MAX_BACKOFF_MS, retry_when=is_transient)]
     return RedisBroker(client=client, namespace=settings.key("dramatiq"), middleware=middleware,
                        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE)
 
@@ -84,8 +86,8 @@ def command(name: str, rule):
     """Declare the actor `name` that carries out `rule(conn, user_id=..., **payload)`
     exactly once per job. The rule stays a plain function, testable on a connection."""
 
-    def perform(job_id: str, user_id: str, **payload) -> dict:
-        return execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
+    def perform(job_id: str, user_id: str, **payload) -> None:
+        execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
 
     perform.__name__ = perform.__qualname__ = rule.__name__
     return actor(name)(perform)
