@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.api.support import assert_problem, new_id, send_raw, snapshot
+from tests.api.support import assert_problem, auth, new_id, send_raw, snapshot
 
 WORKOUT = {"workout_name": "Beast Mode Legs", "duration_minutes": 35, "total_volume": 10000,
            "volume_unit": "lb"}
@@ -39,6 +39,8 @@ WORKOUT_CASES = {
     "absurd-volume": (workout(total_volume=1e12), ["total_volume"]),
     "absurd-duration": (workout(duration_minutes=100000), ["duration_minutes"]),
     "duration-over-a-day": (workout(duration_minutes=1441), ["duration_minutes"]),
+    # Stored with two decimals, 0.001 would become 0 (regression: the worker used to fail on it).
+    "duration-rounding-to-zero": (workout(duration_minutes=0.001), ["duration_minutes"]),
     "duration-too-large-for-a-float": (workout(duration_minutes=10 ** 400), ["duration_minutes"]),
     "unknown-field": (workout(color="red"), ["color"]),
     "unit-stone": (workout(volume_unit="stone"), ["volume_unit"]),
@@ -46,6 +48,9 @@ WORKOUT_CASES = {
     "empty-name": (workout(workout_name=""), ["workout_name"]),
     "name-too-long": (workout(workout_name="x" * 121), ["workout_name"]),
     "notes-too-long": (workout(notes="x" * 1001), ["notes"]),
+    # PostgreSQL text cannot hold U+0000 (regression: the worker used to fail on it).
+    "name-with-nul": (workout(workout_name="Leg\u0000day"), ["workout_name"]),
+    "notes-with-nul": (workout(notes="a\u0000b"), ["notes"]),
     "performed-at-without-zone": (workout(performed_at="2024-05-01T10:00:00"), ["performed_at"]),
     "performed-at-not-a-date": (workout(performed_at="yesterday"), ["performed_at"]),
 }
@@ -118,51 +123,31 @@ def test_the_largest_allowed_values_are_accepted(api, john):
     assert len(api.get("/workouts", john).json["items"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "APP BUG: any performed_at makes POST /workouts answer 500 internal_error: the loaded "
-    "datetime is put as is into the Dramatiq message, whose JSON encoder cannot serialise it "
-    "(api/resources/workouts.py -> Dispatcher._enqueue -> build_message)."))
-def test_a_workout_with_performed_at_is_logged(api, john):
-    # Given a workout performed at a known time, with its zone
-    body = workout(performed_at="2024-05-01T10:00:00Z")
+def test_the_smallest_allowed_values_are_accepted(api, john):
+    # Given a workout of one hundredth of a minute that moved nothing
+    body = workout(duration_minutes=0.01, total_volume=0)
 
     # When it is logged
     response = api.post("/workouts", john, body)
 
-    # Then it is stored with that time
+    # Then it is stored as sent
+    assert response.status_code == 201, response.text
+    [item] = api.get("/workouts", john).json["items"]
+    assert (item["duration_minutes"], item["total_volume"]) == (0.01, 0)
+
+
+def test_a_workout_with_performed_at_is_logged(api, john):
+    # Given a workout performed at a known time, with its zone
+    # (regression: any performed_at used to answer 500, the datetime did not fit the message)
+    body = workout(performed_at="2024-05-01T12:00:00+02:00")
+
+    # When it is logged
+    response = api.post("/workouts", john, body)
+
+    # Then it is stored at that instant
     assert response.status_code == 201, response.text
     [item] = api.get("/workouts", john).json["items"]
     assert item["performed_at"] == "2024-05-01T10:00:00Z"
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "APP BUG: duration_minutes below 0.005 passes validation (> 0) but workout_logs stores "
-    "numeric(7,2), which rounds it to 0.00 and breaks the CHECK (duration_minutes > 0): the "
-    "worker fails with CheckViolation and the client gets 202 `running`, never a 422."))
-def test_a_duration_that_rounds_to_zero_is_refused(api, john):
-    # Given a duration of 0.001 minutes (stored with two decimals it would be 0)
-    body = workout(duration_minutes=0.001)
-
-    # When it is logged
-    response = api.post("/workouts", john, body)
-
-    # Then it is refused like a zero duration
-    assert_problem(response, 422, "validation_error", "duration_minutes")
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "APP BUG: text containing a NUL character (\\u0000) passes validation, but PostgreSQL text "
-    "cannot hold it: the worker fails with psycopg.DataError and the client gets 202 "
-    "`running` instead of a 422."))
-def test_a_workout_name_with_a_nul_character_is_refused(api, john):
-    # Given a workout name containing U+0000
-    body = workout(workout_name="Leg\u0000day")
-
-    # When it is logged
-    response = api.post("/workouts", john, body)
-
-    # Then 422 naming workout_name
-    assert_problem(response, 422, "validation_error", "workout_name")
 
 
 # POST /challenges/create ---------------------------------------------------------------------
@@ -185,6 +170,7 @@ CHALLENGE_CASES = {
     "missing-workout": (challenge(workout_log_id=...), ["workout_log_id"]),
     "workout-not-a-uuid": (challenge(workout_log_id="42"), ["workout_log_id"]),
     "message-too-long": (challenge(message="x" * 501), ["message"]),
+    "message-with-nul": (challenge(message="beat\u0000this"), ["message"]),
     "unknown-field": (challenge(deadline="tomorrow"), ["deadline"]),
 }
 
@@ -220,6 +206,7 @@ COMPLETE_CASES = {
     "negative-duration": ({"duration_minutes": -5, "total_volume": 100}, ["duration_minutes"]),
     "negative-volume": ({"duration_minutes": 5, "total_volume": -100}, ["total_volume"]),
     "absurd-volume": ({"duration_minutes": 5, "total_volume": 1e12}, ["total_volume"]),
+    "duration-rounding-to-zero": ({"duration_minutes": 0.001, "total_volume": 1}, ["duration_minutes"]),
     "missing-all": ({}, ["duration_minutes", "total_volume"]),
     "unit-stone": ({"duration_minutes": 5, "total_volume": 1, "volume_unit": "stone"}, ["volume_unit"]),
 }
@@ -252,6 +239,7 @@ PROFILE_CASES = {
     "empty-name": ({"display_name": ""}, ["display_name"]),
     "name-too-long": ({"display_name": "x" * 81}, ["display_name"]),
     "name-null": ({"display_name": None}, ["display_name"]),
+    "name-with-nul": ({"display_name": "Jo\u0000hn"}, ["display_name"]),
     "unknown-field": ({"email": "john@example.com"}, ["email"]),
 }
 
@@ -276,28 +264,15 @@ def test_an_invalid_profile_update_changes_nothing(api, conn, redis_client, case
 def test_a_first_profile_that_is_invalid_creates_no_user(api, conn, redis_client):
     # Given someone who has never signed up
     newcomer = new_id()
+    before = snapshot(conn, redis_client)
 
     # When their first PUT /me has an unknown time zone
     response = api.put("/me", newcomer, {"display_name": "New", "timezone": "Mars/Base"})
 
     # Then 422, no user row, and they still have no profile
     assert_problem(response, 422, "validation_error", "timezone")
-    assert snapshot(conn, redis_client) == ({table: 0 for table in snapshot(conn, redis_client)[0]}, 0)
+    assert snapshot(conn, redis_client) == before
     assert_problem(api.get("/me", newcomer), 404, "not_found")
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "APP BUG: a display_name containing NUL (\\u0000) passes validation; the worker fails with "
-    "psycopg.DataError and PUT /me answers 202 `running` instead of a 422."))
-def test_a_display_name_with_a_nul_character_is_refused(api):
-    # Given John
-    john = api.sign_up("John")
-
-    # When he renames himself with a U+0000 inside
-    response = api.put("/me", john, {"display_name": "Jo\u0000hn"})
-
-    # Then 422 naming display_name
-    assert_problem(response, 422, "validation_error", "display_name")
 
 
 # Query strings -------------------------------------------------------------------------------
@@ -321,7 +296,7 @@ def test_the_feed_refuses_a_bad_page_request(api, john, case):
 
     # When the feed is read with it
     response = api.client.simulate_get("/api/v1/feed", query_string=query,
-                                       headers={"Authorization": f"Bearer {_token(john)}"})
+                                       headers=auth(john))
 
     # Then 422 naming the parameter
     assert_problem(response, 422, "validation_error", field)
@@ -334,7 +309,7 @@ def test_other_lists_refuse_a_bad_page_request(api, john, path, query, field):
     # Given a page request that breaks a rule
     # When another paginated list is read with it
     response = api.client.simulate_get("/api/v1" + path, query_string=query,
-                                       headers={"Authorization": f"Bearer {_token(john)}"})
+                                       headers=auth(john))
 
     # Then 422 naming the parameter
     assert_problem(response, 422, "validation_error", field)
@@ -346,12 +321,6 @@ def test_the_page_size_bounds_are_accepted(api, john):
     # Then both are answered
     for limit in (1, 100):
         response = api.client.simulate_get("/api/v1/feed", query_string=f"limit={limit}",
-                                           headers={"Authorization": f"Bearer {_token(john)}"})
+                                           headers=auth(john))
         assert response.status_code == 200, response.text
 
-
-def _token(user: str) -> str:
-    from api.auth import issue_token
-    from tests.conftest import SETTINGS
-
-    return issue_token(SETTINGS, user)

@@ -1,0 +1,86 @@
+"""A body that is not JSON is a 400 `bad_request`; JSON that is not an object is a 422.
+Either way nothing is queued."""
+
+import pytest
+
+from tests.api.support import assert_problem, new_id, send_raw, snapshot
+
+ENDPOINTS = [("POST", "/workouts"), ("POST", "/challenges/create"), ("POST", "/friends/requests"),
+             ("PUT", "/me"), ("POST", "/challenges/complete/{id}")]
+NOT_JSON = {"text": "not json", "truncated": '{"workout_name": "x"', "single-quotes": "{'a': 1}",
+            "not-utf8": b"\xff\xfe\xfa", "trailing-garbage": '{"a": 1} x'}
+EMPTY = {"empty": "", "whitespace": "  \n "}
+NOT_AN_OBJECT = {"array": "[1, 2]", "number": "42", "string": '"hello"', "null": "null"}
+
+
+def endpoint_ids(endpoints):
+    return [f"{method} {path}" for method, path in endpoints]
+
+
+@pytest.fixture
+def john(api):
+    return api.sign_up("John")
+
+
+@pytest.mark.parametrize("method,path", ENDPOINTS, ids=endpoint_ids(ENDPOINTS))
+@pytest.mark.parametrize("kind", list(NOT_JSON))
+def test_a_body_that_is_not_json_is_a_bad_request(api, conn, redis_client, john, method, path, kind):
+    # Given John, and a body that is not JSON
+    before = snapshot(conn, redis_client)
+
+    # When it is sent
+    response = send_raw(api, method, path.format(id=new_id()), john, NOT_JSON[kind])
+
+    # Then 400 bad_request, and nothing queued or stored
+    assert_problem(response, 400, "bad_request")
+    assert snapshot(conn, redis_client) == before
+
+
+@pytest.mark.parametrize("method,path", ENDPOINTS, ids=endpoint_ids(ENDPOINTS))
+@pytest.mark.parametrize("kind", list(EMPTY))
+def test_an_empty_body_is_a_bad_request(api, conn, redis_client, john, method, path, kind):
+    # Given John
+    before = snapshot(conn, redis_client)
+
+    # When a mutation that needs a body is sent without one
+    response = send_raw(api, method, path.format(id=new_id()), john, EMPTY[kind])
+
+    # Then 400 bad_request, and nothing queued or stored
+    assert_problem(response, 400, "bad_request")
+    assert snapshot(conn, redis_client) == before
+
+
+def test_a_workout_without_any_body_at_all_is_a_bad_request(api, john):
+    # Given John
+    # When he posts a workout with no body and no Content-Type
+    response = api.post("/workouts", john)
+
+    # Then 400 bad_request, and he has no workout
+    assert_problem(response, 400, "bad_request")
+    assert api.get("/workouts", john).json["items"] == []
+
+
+@pytest.mark.parametrize("method,path", ENDPOINTS, ids=endpoint_ids(ENDPOINTS))
+@pytest.mark.parametrize("kind", list(NOT_AN_OBJECT))
+def test_json_that_is_not_an_object_is_invalid(api, conn, redis_client, john, method, path, kind):
+    # Given John, and valid JSON that is not an object
+    before = snapshot(conn, redis_client)
+
+    # When it is sent
+    response = send_raw(api, method, path.format(id=new_id()), john, NOT_AN_OBJECT[kind])
+
+    # Then 422 on the body as a whole, and nothing queued or stored
+    assert_problem(response, 422, "validation_error", "_schema")
+    assert snapshot(conn, redis_client) == before
+
+
+def test_a_json_body_is_read_whatever_the_content_type_says(api, john):
+    # Given a valid workout sent as text/plain
+    body = '{"workout_name": "Leg day", "duration_minutes": 30, "total_volume": 100}'
+
+    # When it is posted
+    response = send_raw(api, "POST", "/workouts", john, body, headers={"Content-Type": "text/plain"})
+
+    # Then it is logged
+    assert response.status_code == 201, response.text
+    assert len(api.get("/workouts", john).json["items"]) == 1

@@ -1,0 +1,124 @@
+"""The OpenAPI document describes the whole API: every route the app serves, with exactly the
+methods each resource answers, and nothing it does not serve."""
+
+import inspect
+import re
+import uuid
+
+import falcon
+import pytest
+
+from api import app as app_module
+
+PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
+HTTP_METHODS = {method.lower() for method in falcon.COMBINED_METHODS}
+
+
+def route_table() -> list[tuple[str, object]]:
+    """The app's route table, its resources built without collaborators (they only store them)."""
+    parameters = inspect.signature(app_module.routes).parameters
+    return app_module.routes(*[None] * len(parameters))
+
+
+def spec_path(route: str) -> str:
+    """Falcon's `{challenge_id:uuid}` as OpenAPI writes it: `{challenge_id}`."""
+    return PATH_PARAM.sub(r"{\1}", route)
+
+
+def concrete_path(route: str) -> str:
+    return PATH_PARAM.sub(lambda m: str(uuid.uuid4()) if m.group(2) == "uuid" else "x", route)
+
+
+def responders(resource) -> set[str]:
+    """The HTTP methods a resource answers: its `on_<method>` attributes."""
+    return {name[3:] for name in dir(resource)
+            if name.startswith("on_") and name[3:] in HTTP_METHODS and callable(getattr(resource, name))}
+
+
+ROUTES = route_table()
+ROUTE_IDS = [route for route, _ in ROUTES]
+PROTECTED = [(route, resource) for route, resource in ROUTES if not getattr(resource, "public", False)]
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    from falcon import testing
+
+    response = testing.TestClient(app).simulate_get("/api/v1/openapi.json")
+    assert response.status_code == 200, response.text
+    return response.json
+
+
+def test_the_document_is_public_and_openapi_3_1(api):
+    # Given no token
+    # When the document is fetched
+    response = api.client.simulate_get("/api/v1/openapi.json")
+
+    # Then it is OpenAPI 3.1 JSON
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json["openapi"].startswith("3.1")
+    assert response.json["paths"]
+
+
+def test_the_route_table_is_what_the_app_serves(app):
+    # Given the route table, and the app built from it
+    # When each route is looked up in the app's router with concrete ids
+    # Then it lands on a resource of the same kind, through the same template
+    for route, resource in ROUTES:
+        found = app._router.find(concrete_path(route))
+        assert found is not None, route
+        served, _, _, template = found
+        assert (type(served), template) == (type(resource), route)
+
+
+def test_the_document_lists_exactly_the_routes_of_the_app(spec):
+    # Given the document and the route table
+    # When their paths are compared
+    # Then they are the same set
+    assert set(spec["paths"]) == {spec_path(route) for route, _ in ROUTES}
+
+
+@pytest.mark.parametrize("route,resource", ROUTES, ids=ROUTE_IDS)
+def test_every_documented_operation_is_in_the_document(spec, route, resource):
+    # Given a route and the operations its resource documents
+    documented = set(resource.openapi)
+
+    # When its entry in the document is read
+    entry = spec["paths"].get(spec_path(route))
+
+    # Then it has exactly those methods
+    assert entry is not None, f"{route} is missing from the document"
+    assert {key for key in entry if key in HTTP_METHODS} == documented
+
+
+@pytest.mark.parametrize("route,resource", ROUTES, ids=ROUTE_IDS)
+def test_every_responder_is_documented_and_every_documented_operation_answers(route, resource):
+    # Given a resource
+    # When its responders are compared with its `openapi` attribute
+    # Then an undocumented responder, or a documented method nobody answers, shows up here
+    assert responders(resource) == set(resource.openapi), type(resource).__name__
+
+
+@pytest.mark.parametrize("route,resource", PROTECTED, ids=[route for route, _ in PROTECTED])
+def test_protected_operations_declare_the_bearer_token_and_401(spec, route, resource):
+    # Given a route that is not public
+    # When its operations are read in the document
+    # Then each requires the bearer scheme and documents the 401
+    for method, operation in spec["paths"][spec_path(route)].items():
+        if method in HTTP_METHODS:
+            assert operation.get("security") == [{"bearer": []}], (route, method)
+            assert "401" in operation["responses"], (route, method)
+
+
+@pytest.mark.parametrize("route,resource", ROUTES, ids=ROUTE_IDS)
+def test_path_parameters_are_declared(spec, route, resource):
+    # Given a route with parameters in its path
+    names = {name for name, _ in PATH_PARAM.findall(route)}
+
+    # When its entry in the document is read
+    entry = spec["paths"][spec_path(route)]
+    declared = {p["name"] for p in entry.get("parameters", []) if p["in"] == "path"}
+
+    # Then each parameter is declared
+    assert declared == names
