@@ -18,6 +18,8 @@ import psycopg
 
 VAR = Path("var")
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+# pgserver stops its server when the last handle to it is collected: keep ours until exit.
+EMBEDDED_SERVERS = []
 
 
 def free_port() -> int:
@@ -34,7 +36,7 @@ def start_embedded_postgres() -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'challenges'").fetchone():
             conn.execute("CREATE DATABASE challenges")
-    start_embedded_postgres.server = server  # keep the handle: the server stops when it goes
+    EMBEDDED_SERVERS.append(server)
     return admin_url.replace("/postgres?", "/challenges?")
 
 

@@ -1,3 +1,4 @@
+from api.db import Q
 from api.openapi import Op
 from api.schemas import Health as HealthSchema
 
@@ -27,7 +28,7 @@ class Ready:
 
     def _postgres(self):
         with self.db.reading(None) as conn:
-            conn.execute("SELECT 1")
+            Q.ping(conn)
 
     @staticmethod
     def _check(probe) -> str:
