@@ -130,13 +130,23 @@ def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: fl
 
     Connections are opened before the clock starts; `on_connected(client_ports)` then sees them
     all. `on_response(status, body, received_at)` runs in the sending thread right after each
-    response (received_at is time.perf_counter()).
+    response (received_at is time.perf_counter()). Whatever a thread raises (a callback's
+    complaint included) ends the run and is raised here, never lost with the thread.
     """
     pending = deque(requests)
     client_ports: list[int] = []
     start_line = threading.Barrier(
         concurrency + 1, action=on_connected and (lambda: on_connected(client_ports)))
     results = [LoadResult() for _ in range(concurrency)]
+    failures: list[BaseException] = []
+
+    def run_thread(result: LoadResult) -> None:
+        try:
+            send_all(result)
+        except BaseException as failure:
+            failures.append(failure)
+            pending.clear()
+            start_line.abort()
 
     def send_all(result: LoadResult) -> None:
         connection = Connection(port)
@@ -162,13 +172,18 @@ def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: fl
                 on_response(status, body, received_at)
         connection.close()
 
-    threads = [threading.Thread(target=send_all, args=(result,), daemon=True) for result in results]
+    threads = [threading.Thread(target=run_thread, args=(result,), daemon=True) for result in results]
     for thread in threads:
         thread.start()
-    start_line.wait()
+    try:
+        start_line.wait()
+    except threading.BrokenBarrierError:
+        pass
     started = time.perf_counter()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     total = LoadResult(elapsed=time.perf_counter() - started)
     for result in results:
         total.latencies += result.latencies
