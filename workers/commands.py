@@ -65,7 +65,8 @@ class JobStore:
             pipe.hset(self._key(job_id), mapping=job)
             pipe.expire(self._key(job_id), self.settings.job_ttl_seconds)
             pipe.execute()
-        return self.get(job_id)
+        return {"job_id": job_id, "owner": owner, "actor": actor_name, "status": "queued",
+                "result": None, "error": None, "ids": ids, "created_at": now, "updated_at": now}
 
     def mark_running(self, job_id: str) -> None:
         key = self._key(job_id)

@@ -38,6 +38,14 @@ def challenge_state(api, user, challenge_id) -> dict:
     return response.json
 
 
+def act(api, action: str, challenge_id: str, user: str):
+    """Read, accept or complete a challenge as `user`."""
+    if action == "get":
+        return api.get(f"/challenges/{challenge_id}", user)
+    body = ATTEMPT if action == "complete" else None
+    return api.post(f"/challenges/{action}/{challenge_id}", user, body)
+
+
 def notification_kinds(api, user) -> list[str]:
     return [n["notification_type"] for n in api.notifications(user)]
 
@@ -174,10 +182,7 @@ def test_an_outsider_cannot_see_or_touch_a_challenge(api, conn, redis_client, ca
     before = snapshot(conn, redis_client)
 
     # When Mike reads, accepts or completes it
-    response = {"get": lambda: api.get(f"/challenges/{pending}", cast.mike),
-                "accept": lambda: api.post(f"/challenges/accept/{pending}", cast.mike),
-                "complete": lambda: api.post(f"/challenges/complete/{pending}", cast.mike, ATTEMPT),
-                }[action]()
+    response = act(api, action, pending, cast.mike)
 
     # Then 404 not_found (he cannot even tell it exists), and it is still pending
     assert_problem(response, 404, "not_found")
@@ -291,10 +296,7 @@ def test_an_unknown_challenge_is_not_found(api, conn, redis_client, cast, action
     before = snapshot(conn, redis_client)
 
     # When Sarah reads, accepts or completes it
-    response = {"get": lambda: api.get(f"/challenges/{unknown}", cast.sarah),
-                "accept": lambda: api.post(f"/challenges/accept/{unknown}", cast.sarah),
-                "complete": lambda: api.post(f"/challenges/complete/{unknown}", cast.sarah, ATTEMPT),
-                }[action]()
+    response = act(api, action, unknown, cast.sarah)
 
     # Then 404 not_found, and nothing queued
     assert_problem(response, 404, "not_found")
