@@ -1,8 +1,6 @@
 """`create_app(settings)`: the Falcon WSGI application, and `app` for gunicorn."""
 
-import datetime as dt
 import json
-import uuid
 from functools import partial
 
 import falcon
@@ -13,18 +11,12 @@ from api.db import ReadDatabase
 from api.dispatch import Dispatcher
 from api.errors import handle_unexpected, serialize_problem
 from api.openapi import Op, build_spec
-from api.resources import challenges, feed, friends, health, jobs, notifications, users, workouts
+from api.resources import (
+    challenges, feed, friends, health, jobs, leaderboard, notifications, users, workouts)
 from settings import Settings
+from workers.db import json_default
 
 API = "/api/v1"
-
-
-def _json_default(value):
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, (uuid.UUID, dt.date)):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class OpenAPIDocument:
@@ -52,10 +44,16 @@ def routes(db, redis_client, dispatcher) -> list[tuple[str, object]]:
         ("/workouts", workouts.Workouts(db, dispatcher)),
         ("/feed", feed.Feed(db)),
         ("/challenges/create", challenges.ChallengeCreate(db, dispatcher)),
-        ("/challenges/accept/{challenge_id:uuid}", challenges.ChallengeAccept(db, dispatcher)),
-        ("/challenges/complete/{challenge_id:uuid}", challenges.ChallengeComplete(db, dispatcher)),
-        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db)),
+        *challenges.command_routes(db, dispatcher),
+        ("/challenges/list", challenges.ChallengeList(db)),
+        ("/challenges/stats", challenges.ChallengeStatsResource(db)),
+        ("/challenges/leaderboard", leaderboard.ChallengeLeaderboard(db)),
+        ("/challenges/quit-reasons", challenges.QuitReasonsResource()),
+        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher)),
+        ("/challenges/{challenge_id:uuid}/chain", challenges.ChallengeChain(db)),
         ("/notifications", notifications.Notifications(db)),
+        ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
+        ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(db, dispatcher)),
         ("/healthz", health.Health()),
         ("/readyz", ready),
@@ -84,7 +82,7 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     dispatcher = Dispatcher(redis_client, settings)
 
     app = ChallengesApp(db, middleware=[AuthMiddleware(TokenVerifier(settings))])
-    json_handler = falcon.media.JSONHandler(dumps=partial(json.dumps, default=_json_default))
+    json_handler = falcon.media.JSONHandler(dumps=partial(json.dumps, default=json_default))
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers["application/problem+json"] = json_handler

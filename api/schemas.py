@@ -62,10 +62,33 @@ class WorkoutLog(Schema):
     performed_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
+QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
+                "I give up 🏳️", "Maybe next time 😅", "I'm not ready yet 🙈")
+MAX_QUIT_REASON = 200
+MAX_MESSAGE = 500
+
+
 class ChallengeCreate(Schema):
-    to_user_ids = fields.List(UUIDString(), required=True, validate=validate.Length(min=1, max=20))
-    workout_log_id = UUIDString(required=True)
-    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    """Either a direct challenge (`to_user_ids` and `workout_log_id`) or BEAT THIS
+    (`activity_id` of a friend's workout post)."""
+
+    to_user_ids = fields.List(UUIDString(), validate=validate.Length(min=1, max=20))
+    workout_log_id = UUIDString()
+    activity_id = UUIDString()
+    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
+
+    @validates_schema
+    def one_kind(self, data, **kwargs):
+        if "activity_id" in data:
+            extra = {name: ["Not allowed with activity_id (BEAT THIS)."]
+                     for name in ("to_user_ids", "workout_log_id") if name in data}
+            if extra:
+                raise ValidationError(extra)
+            return
+        missing = {name: ["Missing data for required field."]
+                   for name in ("to_user_ids", "workout_log_id") if name not in data}
+        if missing:
+            raise ValidationError(missing)
 
     @validates_schema
     def distinct_recipients(self, data, **kwargs):
@@ -80,6 +103,30 @@ class ChallengeComplete(Schema):
     volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
 
 
+class PartialStats(Schema):
+    """What the athlete had done when they quit: zero is a fair answer here."""
+
+    duration_minutes = finite_number(min=0, max=MAX_DURATION_MINUTES)
+    total_volume = finite_number(min=0, max=MAX_VOLUME)
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+
+
+def not_blank(text: str) -> None:
+    if not text.strip():
+        raise ValidationError("Must not be blank.")
+
+
+class ChallengeAbandon(Schema):
+    quit_reason = Text(required=True, validate=[validate.Length(min=1, max=MAX_QUIT_REASON), not_blank],
+                       metadata={"description": "One of GET /challenges/quit-reasons, or your own words."})
+    partial_stats = fields.Nested(PartialStats, load_default=None, allow_none=True)
+
+
+class ChallengeRetry(Schema):
+    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE),
+                   metadata={"description": 'Defaults to "Round 2! 💪" (3 for a third round, ...).'})
+
+
 class Page(Schema):
     cursor = fields.Str(load_default=None)
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
@@ -87,6 +134,17 @@ class Page(Schema):
 
 class NotificationQuery(Page):
     unread = fields.Bool(load_default=False)
+
+
+class ChallengeListQuery(Page):
+    direction = fields.Str(load_default="all", validate=validate.OneOf(["all", "sent", "received"]))
+    filter = fields.Str(load_default="all",
+                        validate=validate.OneOf(["all", "won", "lost", "quit", "pending"]))
+
+
+class LeaderboardQuery(Schema):
+    scope = fields.Str(load_default="global", validate=validate.OneOf(["global", "friends"]))
+    limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 # Responses (documentation of what the API returns; not used to load anything).
@@ -162,6 +220,7 @@ class FeedItem(Schema):
     workout_log_id = fields.UUID(allow_none=True)
     visibility = fields.Str()
     created_at = fields.DateTime()
+    can_beat_this = fields.Bool(metadata={"description": "A friend's workout you can take on."})
 
 
 class FeedPage(Schema):
@@ -199,6 +258,87 @@ class Challenge(Schema):
     result = fields.Str(validate=validate.OneOf(
         ["victory", "failed", "quit", "in_progress", "pending", "declined", "expired"]))
     opponent = fields.Nested(UserSummary)
+    comparison = fields.Nested("Comparison", allow_none=True)
+
+
+class Comparison(Schema):
+    """Completed challenges only: positive differences favour the challenged athlete."""
+
+    target = fields.Dict()
+    attempt = fields.Dict()
+    time_difference_minutes = fields.Float()
+    volume_difference_kg = fields.Float()
+
+
+class ChallengePage(Schema):
+    items = fields.List(fields.Nested(Challenge))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class ChainLink(Challenge):
+    depth = fields.Int(metadata={"description": "0 for the original, 1 for its first retry, ..."})
+
+
+class RetryChain(Schema):
+    root_challenge_id = fields.UUID()
+    items = fields.List(fields.Nested(ChainLink))
+
+
+class RetryStats(Schema):
+    total_retries = fields.Int()
+    retries_won = fields.Int()
+    retry_win_rate = fields.Float(allow_none=True)
+    most_retried_workout = fields.Str(allow_none=True)
+    avg_retries_to_win = fields.Float(allow_none=True)
+
+
+class AbandonmentStats(Schema):
+    total_abandoned = fields.Int()
+    most_common_quit_reason = fields.Str(allow_none=True)
+    abandonment_rate = fields.Float(allow_none=True)
+
+
+class ChallengeStats(Schema):
+    won = fields.Int()
+    lost = fields.Int()
+    quit = fields.Int()
+    in_progress = fields.Int()
+    win_rate = fields.Float()
+    beaten = fields.Int()
+    defended = fields.Int()
+    retry = fields.Nested(RetryStats)
+    abandonment = fields.Nested(AbandonmentStats)
+
+
+class LeaderboardRow(Schema):
+    rank = fields.Int()
+    user = fields.Nested(UserSummary)
+    wins = fields.Int()
+    losses = fields.Int()
+    quits = fields.Int()
+    win_rate = fields.Float()
+    retries = fields.Int()
+    retries_won = fields.Int()
+    challenges_sent = fields.Int()
+
+
+class Leaderboard(Schema):
+    scope = fields.Str()
+    refreshed_at = fields.DateTime()
+    items = fields.List(fields.Nested(LeaderboardRow))
+    me = fields.Nested(LeaderboardRow)
+
+
+class QuitReason(Schema):
+    label = fields.Str()
+    text = fields.Str(allow_none=True, metadata={"description": "What to send as quit_reason; "
+                                                                "null for the custom entry."})
+    custom = fields.Bool()
+    max_length = fields.Int()
+
+
+class QuitReasons(Schema):
+    items = fields.List(fields.Nested(QuitReason))
 
 
 class Notification(Schema):

@@ -11,10 +11,13 @@ from marshmallow import ValidationError
 from api.errors import Problem, validation_error
 
 
-def load_body(req, schema) -> dict:
-    """The body as JSON whatever Content-Type says (this API speaks nothing else)."""
+def load_body(req, schema, *, optional: bool = False) -> dict:
+    """The body as JSON whatever Content-Type says (this API speaks nothing else). An
+    `optional` body may be left out entirely, which loads as `{}`."""
     raw = req.bounded_stream.read()
     if not raw.strip():
+        if optional:
+            return _load(schema, {})
         raise Problem(400, "bad_request", "A JSON body is required.")
     try:
         media = json.loads(raw)

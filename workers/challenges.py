@@ -1,4 +1,4 @@
-"""Friend challenges: create, accept, complete. Every rule is checked again here, under a row
+"""Friend challenges, the whole lifecycle. Every rule is checked again here, under a row
 lock, because the state may have changed since the API looked."""
 
 import uuid
@@ -31,9 +31,29 @@ def workout_stats(duration_minutes: float, total_volume: float, volume_unit: str
             "volume_unit": volume_unit, "total_volume_kg": round(to_kg(total_volume, volume_unit), 3)}
 
 
+def target_of(workout: dict) -> dict:
+    return workout_stats(workout["duration_minutes"], workout["total_volume"], workout["volume_unit"])
+
+
+def insert_challenge(conn, *, challenge_id: str, from_user_id: str, to_user_id: str,
+                     workout_log_id: str | None, workout_name: str, target: dict, status: str,
+                     message: str | None, activity_id: str | None = None,
+                     retried_from: str | None = None) -> None:
+    Q.insert_challenge(conn, id=challenge_id, from_user_id=from_user_id, to_user_id=to_user_id,
+                       workout_log_id=workout_log_id, activity_id=activity_id,
+                       workout_name=workout_name, workout_data=Jsonb(target),
+                       challenge_message=message, status=status,
+                       ttl_seconds=settings.challenge_ttl_seconds,
+                       retried_from_challenge_id=retried_from)
+
+
+def require_friends(conn, a: str, b: str) -> None:
+    if not Q.are_friends(conn, a=a, b=b):
+        raise CommandRejected("not_friends", "Challenges are only between friends.", 403)
+
+
 def create_challenges(conn, *, user_id: str, challenge_ids: list[str], to_user_ids: list[str],
-                      workout_log_id: str, message: str | None = None,
-                      ttl_seconds: int = settings.challenge_ttl_seconds) -> dict:
+                      workout_log_id: str, message: str | None = None) -> dict:
     """Challenge each friend in `to_user_ids` to beat one of the caller's logged workouts."""
     if not 1 <= len(to_user_ids) <= MAX_RECIPIENTS or len(set(to_user_ids)) != len(to_user_ids):
         raise CommandRejected("validation_error", "to_user_ids must be 1 to 20 distinct users.", 422)
@@ -45,38 +65,115 @@ def create_challenges(conn, *, user_id: str, challenge_ids: list[str], to_user_i
     if workout is None or str(workout["user_id"]) != user_id:
         raise CommandRejected("not_found", "No such workout log of yours.", 404)
     for friend_id in to_user_ids:
-        if not Q.are_friends(conn, a=user_id, b=friend_id):
-            raise CommandRejected("not_friends", "You can only challenge your friends.", 403)
-    target = Jsonb(workout_stats(workout["duration_minutes"], workout["total_volume"],
-                                 workout["volume_unit"]))
+        require_friends(conn, user_id, friend_id)
     for challenge_id, friend_id in zip(challenge_ids, to_user_ids):
-        Q.insert_challenge(conn, id=challenge_id, from_user_id=user_id, to_user_id=friend_id,
-                           workout_log_id=workout_log_id, activity_id=None,
-                           workout_name=workout["workout_name"], workout_data=target,
-                           challenge_message=message, status="pending", ttl_seconds=ttl_seconds)
+        insert_challenge(conn, challenge_id=challenge_id, from_user_id=user_id, to_user_id=friend_id,
+                         workout_log_id=workout_log_id, workout_name=workout["workout_name"],
+                         target=target_of(workout), status="pending", message=message)
     return {"challenge_ids": challenge_ids, "status": "pending"}
 
 
-def _lock_for(conn, challenge_id: str, user_id: str, *, status: str) -> dict:
-    """The challenge, locked, if `user_id` is the challenged side and it is in `status`."""
+def can_see_post(conn, post: dict, user_id: str) -> bool:
+    """The feed's visibility rule, for the workers, who read past Row Level Security."""
+    author = str(post["user_id"])
+    return (author == user_id or post["visibility"] == "public"
+            or (post["visibility"] == "friends" and Q.are_friends(conn, a=author, b=user_id)))
+
+
+def beat_this(conn, *, user_id: str, activity_id: str, challenge_ids: list[str],
+              message: str | None = None) -> dict:
+    """BEAT THIS: the caller takes on a friend's workout post; the challenge starts accepted."""
+    post = Q.get_activity(conn, id=activity_id)
+    if post is None or not can_see_post(conn, post, user_id):
+        raise CommandRejected("not_found", "No such post in your feed.", 404)
+    author = str(post["user_id"])
+    if author == user_id:
+        raise CommandRejected("self_challenge", "You cannot challenge your own workout.", 422)
+    if post["activity_type"] != "workout_completed" or post["workout_log_id"] is None:
+        raise CommandRejected("not_a_workout", "Only workout posts can be beaten.", 422)
+    require_friends(conn, author, user_id)
+    if Q.beat_this_taken(conn, activity_id=activity_id, user_id=user_id):
+        raise CommandRejected("already_challenged",
+                              "You already took on this workout; retry that challenge instead.")
+    workout = Q.get_workout_log(conn, id=str(post["workout_log_id"]))
+    (challenge_id,) = challenge_ids
+    insert_challenge(conn, challenge_id=challenge_id, from_user_id=author, to_user_id=user_id,
+                     workout_log_id=str(workout["id"]), workout_name=workout["workout_name"],
+                     target=target_of(workout), status="accepted", message=message,
+                     activity_id=activity_id)
+    return {"challenge_ids": challenge_ids, "status": "accepted"}
+
+
+def _lock_for(conn, challenge_id: str, user_id: str, *, status: str | tuple[str, ...],
+              side: str = "to_user_id") -> dict:
+    """The challenge, locked, if `user_id` is on `side` of it and it is in `status`."""
+    statuses = (status,) if isinstance(status, str) else status
     challenge = Q.lock_challenge(conn, id=challenge_id)
+    if challenge is None:
+        withdrawn = Q.get_withdrawn_challenge(conn, id=challenge_id)
+        if withdrawn and user_id in (str(withdrawn["from_user_id"]), str(withdrawn["to_user_id"])):
+            raise CommandRejected("invalid_state", "The sender withdrew this challenge.")
     if challenge is None or user_id not in (str(challenge["from_user_id"]), str(challenge["to_user_id"])):
         raise CommandRejected("not_found", "No such challenge.", 404)
-    if str(challenge["to_user_id"]) != user_id:
-        raise CommandRejected("forbidden", "Only the challenged user can do this.", 403)
-    if challenge["status"] != status:
-        raise CommandRejected("invalid_state", f"The challenge is {challenge['status']}, not {status}.")
+    if str(challenge[side]) != user_id:
+        who = "challenged user" if side == "to_user_id" else "sender"
+        raise CommandRejected("forbidden", f"Only the {who} can do this.", 403)
+    if challenge["status"] not in statuses:
+        raise CommandRejected("invalid_state",
+                              f"The challenge is {challenge['status']}, not {' or '.join(statuses)}.")
+    if challenge["status"] == "pending" and challenge["is_expired"]:
+        raise CommandRejected("invalid_state", "The challenge has expired.")
     return challenge
 
 
 def accept_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
     challenge = _lock_for(conn, challenge_id, user_id, status="pending")
-    if challenge["is_expired"]:
-        raise CommandRejected("invalid_state", "The challenge has expired.")
-    if not Q.are_friends(conn, a=user_id, b=str(challenge["from_user_id"])):
-        raise CommandRejected("not_friends", "You can only accept challenges from friends.", 403)
+    require_friends(conn, user_id, str(challenge["from_user_id"]))
     accepted = Q.accept_challenge(conn, id=challenge_id)
     return {"challenge_id": challenge_id, "status": accepted["status"]}
+
+
+def decline_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
+    _lock_for(conn, challenge_id, user_id, status="pending")
+    Q.decline_challenge(conn, id=challenge_id)
+    return {"challenge_id": challenge_id, "status": "declined"}
+
+
+def abandon_challenge(conn, *, user_id: str, challenge_id: str, quit_reason: str,
+                      partial_stats: dict | None = None) -> dict:
+    """Quit an accepted challenge; the trigger tells the challenger, reason included."""
+    _lock_for(conn, challenge_id, user_id, status="accepted")
+    partial = partial_stats and Jsonb(workout_stats(**partial_stats))
+    abandoned = Q.abandon_challenge(conn, id=challenge_id, quit_reason=quit_reason, partial_stats=partial)
+    return {"challenge_id": challenge_id, "status": "abandoned", "quit_reason": abandoned["quit_reason"],
+            "partial_stats": abandoned["partial_stats"]}
+
+
+def delete_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
+    _lock_for(conn, challenge_id, user_id, status="pending", side="from_user_id")
+    Q.delete_challenge(conn, id=challenge_id)
+    return {"challenge_id": challenge_id, "status": "withdrawn"}
+
+
+def retry_challenge(conn, *, user_id: str, challenge_id: str, challenge_ids: list[str],
+                    message: str | None = None) -> dict:
+    """A rematch against the same target, linked to the round it follows. Only the latest round
+    of a chain can be retried, so a chain never forks."""
+    original = _lock_for(conn, challenge_id, user_id, status=("completed", "abandoned"))
+    if original["retry_count"]:
+        raise CommandRejected("invalid_state", "This round was already retried; retry the latest round.")
+    challenger = str(original["from_user_id"])
+    require_friends(conn, user_id, challenger)
+    round_number = Q.retry_round(conn, id=challenge_id)
+    (rematch_id,) = challenge_ids
+    insert_challenge(conn, challenge_id=rematch_id, from_user_id=challenger, to_user_id=user_id,
+                     workout_log_id=original["workout_log_id"] and str(original["workout_log_id"]),
+                     workout_name=original["workout_name"], target=original["workout_data"],
+                     status="accepted", message=message or f"Round {round_number}! 💪",
+                     activity_id=original["activity_id"] and str(original["activity_id"]),
+                     retried_from=challenge_id)
+    return {"challenge_ids": challenge_ids, "status": "accepted", "retried_from_challenge_id": challenge_id,
+            "round": round_number}
 
 
 def result_post(challenge: dict, challenger_name: str, attempt: dict, beat: bool) -> dict:
@@ -122,5 +219,10 @@ def complete_challenge(conn, *, user_id: str, challenge_id: str, duration_minute
 
 
 create = command("challenges.create", create_challenges)
+beat = command("challenges.beat_this", beat_this)
 accept = command("challenges.accept", accept_challenge)
+decline = command("challenges.decline", decline_challenge)
 complete = command("challenges.complete", complete_challenge)
+abandon = command("challenges.abandon", abandon_challenge)
+delete = command("challenges.delete", delete_challenge)
+retry = command("challenges.retry", retry_challenge)

@@ -4,6 +4,7 @@ Opening on first use (never at import) means a pool is never inherited across a 
 pitfall of preforking servers; numbers come back as floats so results serialise as JSON.
 """
 
+import datetime as dt
 import json
 import threading
 
@@ -14,9 +15,16 @@ from psycopg.types.numeric import FloatLoader
 from psycopg_pool import ConnectionPool
 
 
+def json_default(value) -> str:
+    """Timestamps as RFC 3339 in UTC (what the API promises); ids, dates, decimals as text."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
 def to_json(value) -> str:
-    """JSON for every value a row can hold: ids, timestamps and decimals become strings."""
-    return json.dumps(value, default=str)
+    """JSON for every value a row can hold, in jobs, messages and jsonb parameters alike."""
+    return json.dumps(value, default=json_default)
 
 
 set_json_dumps(to_json)

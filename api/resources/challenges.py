@@ -1,58 +1,103 @@
+"""Friend challenges over HTTP: reads straight from PostgreSQL (as the caller, under RLS), every
+change as a command for the workers, with the worker's rules checked early here for a quick
+answer."""
+
 import uuid
 
 from api.db import Q
 from api.errors import Problem, not_found
 from api.openapi import Op
-from api.schemas import Challenge, ChallengeComplete as CompleteSchema, ChallengeCreate as CreateSchema
-from api.validation import load_body
+from api.schemas import (
+    QUIT_REASONS, MAX_QUIT_REASON, Challenge, ChallengeAbandon, ChallengeComplete, ChallengeCreate,
+    ChallengeListQuery, ChallengePage, ChallengeRetry, ChallengeStats, RetryChain, QuitReasons)
+from api.validation import decode_cursor, load_body, load_query, page
 
-CREATE, COMPLETE = CreateSchema(), CompleteSchema()
+CREATE, LIST_QUERY = ChallengeCreate(), ChallengeListQuery()
+JOINED_COLUMNS = ("from_display_name", "from_avatar_url", "to_display_name", "to_avatar_url", "is_expired")
 RESULT_BY_STATUS = {"pending": "pending", "accepted": "in_progress", "declined": "declined",
                     "expired": "expired", "abandoned": "quit"}
 
 
+def caller_result(row: dict, sent: bool) -> str:
+    """The outcome from the caller's side: a sent challenge is a victory when the opponent
+    did not beat it, and failed when they did."""
+    if row["status"] != "completed":
+        return RESULT_BY_STATUS[row["status"]]
+    return "victory" if row["did_beat"] != sent else "failed"
+
+
+def comparison(row: dict) -> dict | None:
+    """Target against attempt; positive differences favour the challenged athlete."""
+    if row["status"] != "completed":
+        return None
+    target, attempt = row["challenger_stats"], row["challenged_stats"]
+    return {"target": target, "attempt": attempt,
+            "time_difference_minutes": round(target["duration_minutes"] - attempt["duration_minutes"], 2),
+            "volume_difference_kg": round(attempt["total_volume_kg"] - target["total_volume_kg"], 2)}
+
+
 def challenge_view(row: dict, caller: str) -> dict:
-    """The challenge with `direction`, `result` and `opponent` as the caller sees it.
-    `result` tells how the challenged athlete's attempt went, whichever side asks."""
+    """The challenge with `direction`, `result`, `opponent` and `comparison` as the caller
+    sees it."""
     sent = str(row["from_user_id"]) == caller
     side = "to" if sent else "from"
-    view = {k: v for k, v in row.items() if not k.startswith(("from_display", "from_avatar",
-                                                              "to_display", "to_avatar"))}
+    view = {k: v for k, v in row.items() if k not in JOINED_COLUMNS}
     view["direction"] = "sent" if sent else "received"
-    view["result"] = (("victory" if row["did_beat"] else "failed") if row["status"] == "completed"
-                      else RESULT_BY_STATUS[row["status"]])
+    view["result"] = caller_result(row, sent)
     view["opponent"] = {"id": row[f"{side}_user_id"], "display_name": row[f"{side}_display_name"],
                         "avatar_url": row[f"{side}_avatar_url"]}
+    view["comparison"] = comparison(row)
     return view
 
 
-def participant_check(db, caller: str, challenge_id: str, *, status: str):
-    """The API's early answer for commands of the challenged user on a challenge in `status`;
+def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[str, ...],
+                    side: str = "to_user_id"):
+    """The API's early answer for a command on a challenge in `status` by the user on `side`;
     the worker checks the same again under a row lock."""
+    statuses = (status,) if isinstance(status, str) else status
 
     def precheck():
         with db.reading(caller) as conn:
             row = Q.get_challenge(conn, id=challenge_id)
+            withdrawn = row is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
+        if withdrawn:
+            raise Problem(409, "invalid_state", "The sender withdrew this challenge.")
         if row is None:
             raise not_found("No such challenge.")
-        if str(row["to_user_id"]) != caller:
-            raise Problem(403, "forbidden", "Only the challenged user can do this.")
-        if row["status"] != status:
-            raise Problem(409, "invalid_state", f"The challenge is {row['status']}, not {status}.")
+        if str(row[side]) != caller:
+            who = "challenged user" if side == "to_user_id" else "sender"
+            raise Problem(403, "forbidden", f"Only the {who} can do this.")
+        if row["status"] not in statuses:
+            raise Problem(409, "invalid_state",
+                          f"The challenge is {row['status']}, not {' or '.join(statuses)}.")
+        if row["status"] == "pending" and row["is_expired"]:
+            raise Problem(409, "invalid_state", "The challenge has expired.")
 
     return precheck
 
 
+def new_challenge_ids(count: int = 1) -> dict:
+    return {"challenge_ids": [str(uuid.uuid4()) for _ in range(count)]}
+
+
 class ChallengeCreate:
-    openapi = {"post": Op("Challenge 1 to 20 friends to beat one of your logged workouts.",
-                          body=CreateSchema, mutation=True, errors=(403, 404, 422))}
+    openapi = {"post": Op("Challenge 1 to 20 friends to beat one of your logged workouts "
+                          "(`to_user_ids`, `workout_log_id`), or BEAT THIS: take on a friend's "
+                          "workout post (`activity_id`); that challenge starts accepted.",
+                          body=ChallengeCreate, mutation=True, errors=(403, 404, 409, 422))}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
 
     def on_post(self, req, resp):
-        caller = req.context.caller.id
         body = load_body(req, CREATE)
+        if "activity_id" in body:
+            self._beat_this(req, resp, body)
+        else:
+            self._direct(req, resp, body)
+
+    def _direct(self, req, resp, body):
+        caller = req.context.caller.id
 
         def precheck():
             if caller in body["to_user_ids"]:
@@ -65,46 +110,83 @@ class ChallengeCreate:
             if friends != len(body["to_user_ids"]):
                 raise Problem(403, "not_friends", "You can only challenge your friends.")
 
-        ids = {"challenge_ids": [str(uuid.uuid4()) for _ in body["to_user_ids"]]}
-        self.dispatcher.submit(req, resp, actor="challenges.create", payload=body, ids=ids,
+        self.dispatcher.submit(req, resp, actor="challenges.create", payload=body,
+                               ids=new_challenge_ids(len(body["to_user_ids"])),
                                precheck=precheck, creates=True)
 
+    def _beat_this(self, req, resp, body):
+        caller = req.context.caller.id
 
-class ChallengeAccept:
-    openapi = {"post": Op("Accept a pending challenge sent to you.", mutation=True,
-                          errors=(403, 404, 409))}
+        def precheck():
+            with self.db.reading(caller) as conn:
+                post = Q.get_post(conn, id=body["activity_id"], user_id=caller)
+            if post is None:
+                raise not_found("No such post in your feed.")
+            if str(post["user_id"]) == caller:
+                raise Problem(422, "self_challenge", "You cannot challenge your own workout.",
+                              errors={"activity_id": ["Must be a friend's post."]})
+            if post["activity_type"] != "workout_completed" or post["workout_log_id"] is None:
+                raise Problem(422, "not_a_workout", "Only workout posts can be beaten.",
+                              errors={"activity_id": ["Must be a workout_completed post."]})
+            if not post["by_friend"]:
+                raise Problem(403, "not_friends", "You can only take on your friends' workouts.")
+            if post["taken"]:
+                raise Problem(409, "already_challenged",
+                              "You already took on this workout; retry that challenge instead.")
 
-    def __init__(self, db, dispatcher):
+        payload = {"activity_id": body["activity_id"], "message": body["message"]}
+        self.dispatcher.submit(req, resp, actor="challenges.beat_this", payload=payload,
+                               ids=new_challenge_ids(), precheck=precheck, creates=True)
+
+
+class ChallengeCommand:
+    """`POST /challenges/<verb>/{id}`: one command by one side of the challenge, allowed from
+    the given statuses."""
+
+    def __init__(self, db, dispatcher, *, verb: str, summary: str, status, schema=None,
+                 body_optional: bool = False, creates: bool = False):
         self.db, self.dispatcher = db, dispatcher
+        self.actor, self.status, self.creates = f"challenges.{verb}", status, creates
+        self.schema, self.body_optional = schema and schema(), body_optional
+        self.openapi = {"post": Op(summary, body=schema, mutation=True,
+                                   errors=(403, 404, 409) + ((422,) if schema else ()))}
 
     def on_post(self, req, resp, challenge_id):
         caller, challenge_id = req.context.caller.id, str(challenge_id)
-        self.dispatcher.submit(req, resp, actor="challenges.accept",
-                               payload={"challenge_id": challenge_id},
-                               precheck=participant_check(self.db, caller, challenge_id, status="pending"))
+        payload = {"challenge_id": challenge_id}
+        if self.schema:
+            payload.update(load_body(req, self.schema, optional=self.body_optional))
+        self.dispatcher.submit(req, resp, actor=self.actor, payload=payload,
+                               ids=new_challenge_ids() if self.creates else None,
+                               precheck=challenge_check(self.db, caller, challenge_id, status=self.status),
+                               creates=self.creates)
 
 
-class ChallengeComplete:
-    openapi = {"post": Op("Report your attempt at an accepted challenge; the worker decides "
-                          "whether you beat it.", body=CompleteSchema, mutation=True,
-                          errors=(403, 404, 409, 422))}
-
-    def __init__(self, db, dispatcher):
-        self.db, self.dispatcher = db, dispatcher
-
-    def on_post(self, req, resp, challenge_id):
-        caller, challenge_id = req.context.caller.id, str(challenge_id)
-        attempt = load_body(req, COMPLETE)
-        self.dispatcher.submit(req, resp, actor="challenges.complete",
-                               payload={"challenge_id": challenge_id, **attempt},
-                               precheck=participant_check(self.db, caller, challenge_id, status="accepted"))
+def command_routes(db, dispatcher) -> list[tuple[str, ChallengeCommand]]:
+    commands = [
+        dict(verb="accept", summary="Accept a pending challenge sent to you.", status="pending"),
+        dict(verb="decline", summary="Decline a pending challenge sent to you.", status="pending"),
+        dict(verb="complete", status="accepted", schema=ChallengeComplete,
+             summary="Report your attempt at an accepted challenge; the worker decides whether "
+                     "you beat it and posts the result to your feed."),
+        dict(verb="abandon", status="accepted", schema=ChallengeAbandon,
+             summary="Quit an accepted challenge with a reason the challenger will see."),
+        dict(verb="retry", status=("completed", "abandoned"), schema=ChallengeRetry,
+             body_optional=True, creates=True,
+             summary="Rematch: a new accepted challenge against the same target, linked to "
+                     "this round (the latest of its chain). The body is optional."),
+    ]
+    return [(f"/challenges/{spec['verb']}/{{challenge_id:uuid}}", ChallengeCommand(db, dispatcher, **spec))
+            for spec in commands]
 
 
 class ChallengeItem:
-    openapi = {"get": Op("A challenge you take part in.", response=Challenge, errors=(404,))}
+    openapi = {"get": Op("A challenge you take part in.", response=Challenge, errors=(404,)),
+               "delete": Op("Withdraw a pending challenge you sent.", mutation=True,
+                            errors=(403, 404, 409))}
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, dispatcher):
+        self.db, self.dispatcher = db, dispatcher
 
     def on_get(self, req, resp, challenge_id):
         caller = req.context.caller.id
@@ -113,3 +195,77 @@ class ChallengeItem:
         if row is None:
             raise not_found("No such challenge.")
         resp.media = challenge_view(row, caller)
+
+    def on_delete(self, req, resp, challenge_id):
+        caller, challenge_id = req.context.caller.id, str(challenge_id)
+        self.dispatcher.submit(req, resp, actor="challenges.delete",
+                               payload={"challenge_id": challenge_id},
+                               precheck=challenge_check(self.db, caller, challenge_id,
+                                                        status="pending", side="from_user_id"))
+
+
+class ChallengeList:
+    openapi = {"get": Op("Your challenge history, newest first: the five tabs of the history "
+                         "screen (`filter`), sent, received or both (`direction`). `won` and "
+                         "`lost` are from your side.", query=ChallengeListQuery,
+                         response=ChallengePage)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        query = load_query(req, LIST_QUERY)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.list_challenges(conn, user_id=caller, direction=query["direction"],
+                                          filter=query["filter"], cursor_at=cursor_at,
+                                          cursor_id=cursor_id, limit=query["limit"]))
+        result = page(rows, query["limit"], "created_at")
+        result["items"] = [challenge_view(row, caller) for row in rows]
+        resp.media = result
+
+
+class ChallengeChain:
+    openapi = {"get": Op("The whole retry chain the challenge belongs to, original first.",
+                         response=RetryChain, errors=(404,))}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp, challenge_id):
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.retry_chain(conn, id=str(challenge_id)))
+        if not rows:
+            raise not_found("No such challenge.")
+        resp.media = {"root_challenge_id": rows[0]["id"],
+                      "items": [challenge_view(row, caller) for row in rows]}
+
+
+class ChallengeStatsResource:
+    openapi = {"get": Op("Your numbers for the profile screen: results as the challenged and "
+                         "as the challenger, retries and quitting.", response=ChallengeStats)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            stats = Q.challenge_stats(conn, user_id=caller)
+            retry = Q.retry_stats(conn, user_id=caller)
+            abandonment = Q.abandonment_stats(conn, user_id=caller)
+        finished = stats["won"] + stats["lost"] + stats["quit"]
+        stats["win_rate"] = round(stats["won"] / finished, 4) if finished else 0.0
+        resp.media = {**stats, "retry": retry, "abandonment": abandonment}
+
+
+class QuitReasonsResource:
+    openapi = {"get": Op("The quick replies of the quit dialog, in order, and the custom entry.",
+                         response=QuitReasons)}
+    items = [{"label": reason, "text": reason, "custom": False} for reason in QUIT_REASONS] + [
+        {"label": "Custom reason...", "text": None, "custom": True, "max_length": MAX_QUIT_REASON}]
+
+    def on_get(self, req, resp):
+        resp.media = {"items": self.items}

@@ -10,6 +10,7 @@ def feed_item(row: dict) -> dict:
     return {"id": row["id"], "activity_type": row["activity_type"],
             "activity_data": row["activity_data"], "workout_log_id": row["workout_log_id"],
             "visibility": row["visibility"], "created_at": row["created_at"],
+            "can_beat_this": row["can_beat_this"],
             "user": {"id": row["user_id"], "display_name": row["display_name"],
                      "avatar_url": row["avatar_url"]}}
 

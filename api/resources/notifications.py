@@ -1,4 +1,5 @@
 from api.db import Q
+from api.errors import not_found
 from api.openapi import Op
 from api.schemas import NotificationPage, NotificationQuery
 from api.validation import decode_cursor, load_query, page
@@ -16,7 +17,8 @@ def notification_item(row: dict) -> dict:
 
 
 class Notifications:
-    openapi = {"get": Op("Your notifications, newest first, with the unread count.",
+    openapi = {"get": Op("Your notifications, newest first, with the unread count; "
+                         "`unread=true` for unread ones only.",
                          query=NotificationQuery, response=NotificationPage)}
 
     def __init__(self, db):
@@ -35,3 +37,32 @@ class Notifications:
         result["items"] = [notification_item(row) for row in rows]
         result["unread_count"] = unread
         resp.media = result
+
+
+class NotificationRead:
+    openapi = {"post": Op("Mark one of your notifications read (again is fine).", mutation=True,
+                          errors=(404,))}
+
+    def __init__(self, db, dispatcher):
+        self.db, self.dispatcher = db, dispatcher
+
+    def on_post(self, req, resp, notification_id):
+        caller, notification_id = req.context.caller.id, str(notification_id)
+
+        def precheck():
+            with self.db.reading(caller) as conn:
+                if not Q.notification_exists(conn, id=notification_id, user_id=caller):
+                    raise not_found("No such notification of yours.")
+
+        self.dispatcher.submit(req, resp, actor="notifications.read",
+                               payload={"notification_id": notification_id}, precheck=precheck)
+
+
+class NotificationsReadAll:
+    openapi = {"post": Op("Mark all your unread notifications read.", mutation=True)}
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+
+    def on_post(self, req, resp):
+        self.dispatcher.submit(req, resp, actor="notifications.read_all", payload={})

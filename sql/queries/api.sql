@@ -50,8 +50,15 @@ SELECT id, workout_name, duration_minutes, total_volume, volume_unit, notes, per
 SELECT id, user_id FROM workout_logs WHERE id = :id;
 
 -- name: feed
+-- can_beat_this: a friend's workout post the caller has not taken on yet (a second go at the
+-- same workout is a retry of that challenge).
 SELECT f.id, f.user_id, f.activity_type, f.activity_data, f.workout_log_id, f.visibility,
-       f.created_at, u.display_name, u.avatar_url
+       f.created_at, u.display_name, u.avatar_url,
+       (f.activity_type = 'workout_completed' AND f.user_id <> :user_id
+        AND f.workout_log_id IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM workout_challenges c
+                         WHERE c.activity_id = f.id AND c.to_user_id = :user_id AND NOT c.is_retry)
+       ) AS can_beat_this
   FROM activity_feed f JOIN users u ON u.id = f.user_id
  WHERE (f.user_id = :user_id
         OR (f.visibility IN ('friends', 'public')
@@ -60,14 +67,144 @@ SELECT f.id, f.user_id, f.activity_type, f.activity_data, f.workout_log_id, f.vi
  ORDER BY f.created_at DESC, f.id DESC
  LIMIT :limit;
 
+-- name: get_post^
+SELECT f.id, f.user_id, f.activity_type, f.workout_log_id, are_friends(f.user_id, :user_id) AS by_friend,
+       EXISTS (SELECT 1 FROM workout_challenges c
+                WHERE c.activity_id = f.id AND c.to_user_id = :user_id AND NOT c.is_retry) AS taken
+  FROM activity_feed f WHERE f.id = :id;
+
 -- name: get_challenge^
-SELECT c.*,
+SELECT c.*, c.expires_at <= now() AS is_expired,
        f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
   FROM workout_challenges c
   JOIN users f ON f.id = c.from_user_id
   JOIN users t ON t.id = c.to_user_id
  WHERE c.id = :id;
+
+-- name: get_withdrawn_challenge^
+SELECT id, from_user_id, to_user_id, withdrawn_at FROM withdrawn_challenges WHERE id = :id;
+
+-- name: list_challenges
+-- The history screen. Sent and received are read from their own indexes and merged; `won` and
+-- `lost` are from the caller's side (a sent challenge is won when the opponent did not beat it).
+WITH sent AS (
+    SELECT c.* FROM workout_challenges c
+     WHERE :direction IN ('all', 'sent') AND c.from_user_id = :user_id
+       AND CASE :filter WHEN 'won' THEN c.status = 'completed' AND NOT c.did_beat
+                        WHEN 'lost' THEN c.status = 'completed' AND c.did_beat
+                        WHEN 'quit' THEN c.status = 'abandoned'
+                        WHEN 'pending' THEN c.status IN ('pending', 'accepted')
+                        ELSE true END
+       AND (:cursor_at::timestamptz IS NULL OR (c.created_at, c.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+     ORDER BY c.created_at DESC, c.id DESC
+     LIMIT :limit
+), received AS (
+    SELECT c.* FROM workout_challenges c
+     WHERE :direction IN ('all', 'received') AND c.to_user_id = :user_id
+       AND CASE :filter WHEN 'won' THEN c.status = 'completed' AND c.did_beat
+                        WHEN 'lost' THEN c.status = 'completed' AND NOT c.did_beat
+                        WHEN 'quit' THEN c.status = 'abandoned'
+                        WHEN 'pending' THEN c.status IN ('pending', 'accepted')
+                        ELSE true END
+       AND (:cursor_at::timestamptz IS NULL OR (c.created_at, c.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+     ORDER BY c.created_at DESC, c.id DESC
+     LIMIT :limit
+)
+SELECT c.*,
+       f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
+       t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
+  FROM (SELECT * FROM sent UNION ALL SELECT * FROM received) c
+  JOIN users f ON f.id = c.from_user_id
+  JOIN users t ON t.id = c.to_user_id
+ ORDER BY c.created_at DESC, c.id DESC
+ LIMIT :limit;
+
+-- name: retry_chain
+-- The whole chain of the asked-for challenge, original first.
+SELECT c.*, chain.depth,
+       f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
+       t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
+  FROM challenge_retry_chains chain
+  JOIN workout_challenges c ON c.id = chain.challenge_id
+  JOIN users f ON f.id = c.from_user_id
+  JOIN users t ON t.id = c.to_user_id
+ WHERE chain.root_challenge_id = (SELECT root_challenge_id FROM challenge_retry_chains
+                                   WHERE challenge_id = :id)
+ ORDER BY chain.depth;
+
+-- name: challenge_stats^
+-- DESIGN.md section 5: as the challenged, won/lost/quit/in progress; as the challenger,
+-- beaten (the opponent beat it) and defended (the opponent lost or quit).
+SELECT count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND did_beat) AS won,
+       count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND NOT did_beat) AS lost,
+       count(*) FILTER (WHERE to_user_id = :user_id AND status = 'abandoned') AS quit,
+       count(*) FILTER (WHERE to_user_id = :user_id AND status IN ('pending', 'accepted')) AS in_progress,
+       count(*) FILTER (WHERE from_user_id = :user_id AND status = 'completed' AND did_beat) AS beaten,
+       count(*) FILTER (WHERE from_user_id = :user_id
+                          AND (status = 'abandoned' OR (status = 'completed' AND NOT did_beat))) AS defended
+  FROM workout_challenges
+ WHERE :user_id IN (from_user_id, to_user_id);
+
+-- name: retry_stats^
+SELECT * FROM get_user_retry_stats(:user_id);
+
+-- name: abandonment_stats^
+SELECT * FROM get_user_abandonment_stats(:user_id);
+
+-- name: leaderboard_refreshed_at$
+SELECT refreshed_at FROM view_refreshes WHERE view_name = 'challenge_leaderboard';
+
+-- name: leaderboard_global
+-- The top of the board, plus the caller's own row wherever it is. Someone not on the board yet
+-- has all zeros, which ties with everyone who has no wins and ranks after everyone who has.
+WITH top AS (
+    SELECT l.*, true AS in_top FROM challenge_leaderboard l
+     ORDER BY l.global_rank, l.user_id
+     LIMIT :limit
+), me AS (
+    SELECT me.id AS user_id,
+           COALESCE(l.wins, 0) AS wins, COALESCE(l.losses, 0) AS losses,
+           COALESCE(l.quits, 0) AS quits, COALESCE(l.win_rate, 0) AS win_rate,
+           COALESCE(l.retries, 0) AS retries, COALESCE(l.retries_won, 0) AS retries_won,
+           COALESCE(l.challenges_sent, 0) AS challenges_sent,
+           COALESCE(l.global_rank,
+                    (SELECT 1 + count(*) FROM challenge_leaderboard WHERE wins > 0)) AS global_rank,
+           false AS in_top
+      FROM (SELECT :user_id::uuid AS id) me
+      LEFT JOIN challenge_leaderboard l ON l.user_id = me.id
+)
+SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
+       r.challenges_sent, r.global_rank AS rank, r.in_top, u.display_name, u.avatar_url
+  FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r
+  LEFT JOIN users u ON u.id = r.user_id
+ ORDER BY r.in_top DESC, r.global_rank, r.user_id;
+
+-- name: leaderboard_friends
+-- The caller and their friends, ranked among themselves; friends without a challenge yet count
+-- as all zeros.
+WITH scope AS (
+    SELECT :user_id::uuid AS user_id
+    UNION
+    SELECT friend_id FROM user_friends WHERE user_id = :user_id
+), totals AS (
+    SELECT s.user_id,
+           COALESCE(l.wins, 0) AS wins, COALESCE(l.losses, 0) AS losses,
+           COALESCE(l.quits, 0) AS quits, COALESCE(l.win_rate, 0) AS win_rate,
+           COALESCE(l.retries, 0) AS retries, COALESCE(l.retries_won, 0) AS retries_won,
+           COALESCE(l.challenges_sent, 0) AS challenges_sent
+      FROM scope s LEFT JOIN challenge_leaderboard l ON l.user_id = s.user_id
+), ranked AS (
+    SELECT totals.*,
+           rank() OVER (ORDER BY wins DESC, win_rate DESC, quits ASC) AS rank,
+           row_number() OVER (ORDER BY wins DESC, win_rate DESC, quits ASC, user_id) AS position
+      FROM totals
+)
+SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
+       r.challenges_sent, r.rank, r.position <= :limit AS in_top, u.display_name, u.avatar_url
+  FROM ranked r LEFT JOIN users u ON u.id = r.user_id
+ WHERE r.position <= :limit OR r.user_id = :user_id
+ ORDER BY r.position;
 
 -- name: list_notifications
 SELECT n.id, n.challenge_id, n.notification_type, n.data, n.is_read, n.read_at, n.created_at,
@@ -79,9 +216,13 @@ SELECT n.id, n.challenge_id, n.notification_type, n.data, n.is_read, n.read_at, 
  ORDER BY n.created_at DESC, n.id DESC
  LIMIT :limit;
 
+-- name: notification_exists$
+SELECT EXISTS (SELECT 1 FROM challenge_notifications WHERE id = :id AND user_id = :user_id);
+
 -- name: count_unread$
 SELECT count(*) FROM challenge_notifications WHERE user_id = :user_id AND NOT is_read;
 
 -- name: get_processed_command^
 SELECT job_id, actor_name, user_id, status, result, error, finished_at
   FROM processed_commands WHERE job_id = :job_id;
+

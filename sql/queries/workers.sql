@@ -71,11 +71,13 @@ VALUES (:id, :user_id, :activity_type, :activity_data, :workout_log_id, :visibil
 -- name: insert_challenge!
 INSERT INTO workout_challenges (id, from_user_id, to_user_id, workout_log_id, activity_id,
                                 workout_name, workout_data, challenge_message, status,
-                                accepted_at, challenger_stats, expires_at)
+                                accepted_at, challenger_stats, expires_at, is_retry,
+                                retried_from_challenge_id)
 VALUES (:id, :from_user_id, :to_user_id, :workout_log_id, :activity_id, :workout_name,
         :workout_data, :challenge_message, :status,
         CASE WHEN :status = 'accepted' THEN now() END, :workout_data,
-        now() + make_interval(secs => :ttl_seconds));
+        now() + make_interval(secs => :ttl_seconds), :retried_from_challenge_id::uuid IS NOT NULL,
+        :retried_from_challenge_id);
 
 -- name: lock_challenge^
 SELECT *, expires_at <= now() AS is_expired FROM workout_challenges WHERE id = :id FOR UPDATE;
@@ -91,6 +93,53 @@ UPDATE workout_challenges
        did_beat = :did_beat
  WHERE id = :id
 RETURNING id, status, did_beat, challenger_stats, challenged_stats, completed_at;
+
+-- name: decline_challenge!
+UPDATE workout_challenges SET status = 'declined', declined_at = now() WHERE id = :id;
+
+-- name: abandon_challenge<!
+UPDATE workout_challenges
+   SET status = 'abandoned', abandoned_at = now(), quit_reason = :quit_reason,
+       partial_stats = :partial_stats
+ WHERE id = :id
+RETURNING id, status, quit_reason, partial_stats, abandoned_at;
+
+-- name: delete_challenge!
+-- The withdrawal trigger leaves a tombstone and an event in the same transaction.
+DELETE FROM workout_challenges WHERE id = :id;
+
+-- name: get_withdrawn_challenge^
+SELECT id, from_user_id, to_user_id, withdrawn_at FROM withdrawn_challenges WHERE id = :id;
+
+-- name: get_activity^
+SELECT id, user_id, activity_type, workout_log_id, visibility FROM activity_feed WHERE id = :id;
+
+-- name: beat_this_taken$
+SELECT EXISTS (SELECT 1 FROM workout_challenges
+                WHERE activity_id = :activity_id AND to_user_id = :user_id AND NOT is_retry);
+
+-- name: retry_round$
+-- 2 for the first rematch of an original, 3 for a rematch of that rematch, and so on.
+WITH RECURSIVE ancestors AS (
+    SELECT id, retried_from_challenge_id FROM workout_challenges WHERE id = :id
+    UNION ALL
+    SELECT c.id, c.retried_from_challenge_id
+      FROM workout_challenges c JOIN ancestors a ON c.id = a.retried_from_challenge_id
+)
+SELECT count(*) + 1 FROM ancestors;
+
+-- name: mark_notification_read^
+UPDATE challenge_notifications SET is_read = true, read_at = COALESCE(read_at, now())
+ WHERE id = :id AND user_id = :user_id
+RETURNING id, is_read, read_at;
+
+-- name: mark_all_notifications_read$
+WITH marked AS (
+    UPDATE challenge_notifications SET is_read = true, read_at = now()
+     WHERE user_id = :user_id AND NOT is_read
+    RETURNING 1
+)
+SELECT count(*) FROM marked;
 
 -- name: unpublished_events_of_xact
 SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
