@@ -82,7 +82,8 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     dispatcher = Dispatcher(redis_client, settings)
 
     app = ChallengesApp(db, middleware=[AuthMiddleware(TokenVerifier(settings))])
-    json_handler = falcon.media.JSONHandler(dumps=partial(json.dumps, default=json_default))
+    json_handler = falcon.media.JSONHandler(
+        dumps=partial(json.dumps, default=json_default, ensure_ascii=False))
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers["application/problem+json"] = json_handler

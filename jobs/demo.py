@@ -1,10 +1,13 @@
 """Demo data through the same rules the workers run: four friends, their workouts, and
-challenges in several states. Ids are fixed, so seeding twice changes nothing."""
+challenges in every state the history screen shows (won, lost, quit, retried, pending, BEAT
+THIS). Ids are fixed, so seeding twice changes nothing."""
 
 import uuid
 
 from sql import queries
-from workers.challenges import accept_challenge, complete_challenge, create_challenges
+from jobs.maintenance import refresh_leaderboard
+from workers.challenges import (abandon_challenge, accept_challenge, beat_this, complete_challenge,
+                                create_challenges, retry_challenge)
 from workers.db import Database
 from workers.friends import request_friendship, accept_friendship
 from workers.users import update_profile
@@ -26,6 +29,8 @@ def seed_demo(settings) -> dict[str, str]:
             if queries("workers").user_exists(conn, user_id=users["Alice"]):
                 return users
             _seed(conn, users)
+        with db.connection() as conn:
+            refresh_leaderboard(conn)
     finally:
         db.close()
     return users
@@ -41,6 +46,7 @@ def _seed(conn, users: dict[str, str]) -> None:
     workouts = {
         "legs": (alice, "Beast Mode Legs", 35, 10000),
         "arms": (bob, "Arm Destroyer", 40, 6000),
+        "push": (carol, "Push Day", 45, 8000),
     }
     for label, (owner, name, minutes, volume) in workouts.items():
         log_workout(conn, user_id=owner, workout_log_id=demo_id(f"workout-{label}"),
@@ -57,3 +63,9 @@ def _seed(conn, users: dict[str, str]) -> None:
                        total_volume=9000, volume_unit="lb")
     create_challenges(conn, user_id=bob, challenge_ids=[demo_id("arms-to-alice")], to_user_ids=[alice],
                       workout_log_id=demo_id("workout-arms"))
+    accept_challenge(conn, user_id=dan, challenge_id=legs[dan])
+    abandon_challenge(conn, user_id=dan, challenge_id=legs[dan], quit_reason="Too hard for me 😓",
+                      partial_stats={"duration_minutes": 20, "total_volume": 4000, "volume_unit": "lb"})
+    retry_challenge(conn, user_id=carol, challenge_id=legs[carol], challenge_ids=[demo_id("legs-carol-round-2")])
+    beat_this(conn, user_id=alice, activity_id=demo_id("activity-push"),
+              challenge_ids=[demo_id("push-beat-this")])

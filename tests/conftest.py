@@ -1,7 +1,7 @@
 """Test harness: real PostgreSQL and Redis, nothing shared with other runs.
 
 - One database per test session (`wc_test_<random>`), migrated once; every test starts from
-  empty tables (TRUNCATE), so tests never see each other's rows.
+  empty tables (TRUNCATE) and an empty leaderboard, so tests never see each other's rows.
 - One Redis key namespace per session (`wc-test-<random>`), wiped before each test and at
   the end, so several runs can share one Redis.
 - One real Dramatiq worker (threads, in this process) consumes the session's queues, so API
@@ -29,7 +29,8 @@ os.environ["OUTBOX_GRACE_SECONDS"] = "0"
 from settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_env()
-TABLES = ["processed_commands", "events", "challenge_notifications", "workout_challenges",
+TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
+          "workout_challenges",
           "activity_feed", "workout_logs", "friendships", "users"]
 
 
@@ -67,6 +68,7 @@ def clean_state(request, database, redis_client):
     """Empty tables and an empty namespace before every test."""
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        conn.execute("REFRESH MATERIALIZED VIEW challenge_leaderboard")
     wipe_redis(redis_client)
 
 
