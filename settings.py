@@ -44,6 +44,7 @@ class Settings:
     outbox_sweep_seconds: int = 30
     outbox_grace_seconds: int = 10
     job_ttl_seconds: int = 24 * 3600
+    command_retention_seconds: int = 8 * 24 * 3600
     idempotency_ttl_seconds: int = 24 * 3600
     api_pool_size: int = 4
     worker_pool_size: int = 4
@@ -64,6 +65,7 @@ class Settings:
             "auto_post_to_feed": _bool, "challenge_ttl_seconds": int,
             "leaderboard_refresh_seconds": int, "expiry_interval_seconds": int,
             "outbox_sweep_seconds": int, "outbox_grace_seconds": int, "job_ttl_seconds": int,
+            "command_retention_seconds": int,
             "idempotency_ttl_seconds": int, "api_pool_size": int, "worker_pool_size": int,
             "log_level": str,
         }

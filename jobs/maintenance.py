@@ -5,6 +5,7 @@ from sql import queries
 Q = queries("jobs")
 EXPIRY_BATCH = 500
 SWEEP_BATCH = 1000
+PRUNE_BATCH = 5000
 
 
 def expire_due_challenges(conn, batch_size: int = EXPIRY_BATCH) -> int:
@@ -24,6 +25,23 @@ def refresh_leaderboard(conn) -> None:
     with conn.transaction():
         Q.refresh_leaderboard(conn)
         Q.mark_leaderboard_refreshed(conn)
+
+
+def prune_finished_commands(conn, retention_seconds: int, batch_size: int = PRUNE_BATCH) -> int:
+    """Forget command outcomes and withdrawal tombstones older than `retention_seconds`. They
+    only matter while a message could still be redelivered (seconds to minutes after a worker
+    dies), so the default week and a day is generous."""
+    pruned = 0
+    while True:
+        with conn.transaction():
+            batch = len(list(Q.prune_processed_commands(conn, retention_seconds=retention_seconds,
+                                                        batch_size=batch_size)))
+        pruned += batch
+        if batch < batch_size:
+            break
+    with conn.transaction():
+        pruned += Q.prune_withdrawn_challenges(conn, retention_seconds=retention_seconds)
+    return pruned
 
 
 def stale_unpublished_events(conn, grace_seconds: int, limit: int = SWEEP_BATCH) -> list[str]:

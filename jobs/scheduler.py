@@ -14,6 +14,7 @@ from workers.db import Database
 
 Q = queries("jobs")
 log = logging.getLogger("jobs.scheduler")
+PRUNE_INTERVAL_SECONDS = 3600
 
 
 def run_guarded(db: Database, name: str, job) -> bool:
@@ -48,6 +49,8 @@ def build_scheduler(settings: Settings, db: Database, broker) -> BlockingSchedul
         "expire_challenges": (settings.expiry_interval_seconds, maintenance.expire_due_challenges),
         "refresh_leaderboard": (settings.leaderboard_refresh_seconds, maintenance.refresh_leaderboard),
         "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, settings)),
+        "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(
+            conn, settings.command_retention_seconds)),
     }
     for name, (seconds, job) in jobs.items():
         scheduler.add_job(run_guarded, "interval", seconds=seconds, args=(db, name, job), id=name,

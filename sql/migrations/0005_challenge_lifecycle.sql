@@ -40,6 +40,10 @@ GRANT SELECT ON withdrawn_challenges TO challenges_api;
 CREATE POLICY participants_only ON withdrawn_challenges FOR SELECT TO challenges_api
     USING (app_user_id() IN (from_user_id, to_user_id));
 
+-- Outcomes of finished commands and tombstones are pruned by age by the scheduler.
+CREATE INDEX processed_commands_by_age ON processed_commands (finished_at);
+CREATE INDEX withdrawn_challenges_by_age ON withdrawn_challenges (withdrawn_at);
+
 -- BEAT THIS once per post and athlete; a second try at the same workout is a retry.
 CREATE UNIQUE INDEX workout_challenges_one_beat_this
     ON workout_challenges (activity_id, to_user_id)

@@ -25,6 +25,24 @@ REFRESH MATERIALIZED VIEW CONCURRENTLY challenge_leaderboard;
 -- name: mark_leaderboard_refreshed!
 UPDATE view_refreshes SET refreshed_at = now() WHERE view_name = 'challenge_leaderboard';
 
+-- name: prune_processed_commands
+WITH old AS (
+    SELECT job_id FROM processed_commands
+     WHERE finished_at < now() - make_interval(secs => :retention_seconds)
+     ORDER BY finished_at
+     LIMIT :batch_size
+)
+DELETE FROM processed_commands p USING old WHERE p.job_id = old.job_id
+RETURNING p.job_id;
+
+-- name: prune_withdrawn_challenges$
+WITH pruned AS (
+    DELETE FROM withdrawn_challenges
+     WHERE withdrawn_at < now() - make_interval(secs => :retention_seconds)
+    RETURNING 1
+)
+SELECT count(*) FROM pruned;
+
 -- name: stale_unpublished_events
 SELECT id FROM events
  WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)

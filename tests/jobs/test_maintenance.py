@@ -7,8 +7,8 @@ from dramatiq.brokers.stub import StubBroker
 from jobs import maintenance
 from jobs.scheduler import run_guarded, sweep_outbox
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, pair, pending_challenge
-from workers.challenges import complete_challenge
+from tests.workers.factories import accepted_challenge, new_id, pair, pending_challenge
+from workers.challenges import complete_challenge, delete_challenge
 from workers.db import Database
 from workers.outbox import publish_events
 
@@ -91,3 +91,28 @@ def test_a_second_scheduler_skips_a_job_the_first_is_running(database):
         assert run_guarded(db, "same-job", inner) is True
     finally:
         db.close()
+
+
+def test_pruning_forgets_only_outcomes_and_tombstones_older_than_the_retention(conn):
+    # Given two finished commands and two withdrawn challenges, one of each nine days old
+    john, sarah = pair(conn)
+    old_job, new_job = new_id(), new_id()
+    for job_id, age in ((old_job, "9 days"), (new_job, "1 hour")):
+        conn.execute("INSERT INTO processed_commands (job_id, actor_name, user_id, status, finished_at) "
+                     "VALUES (%s, 'challenges.accept', %s, 'succeeded', now() - %s::interval)",
+                     (job_id, sarah, age))
+    old_withdrawn, new_withdrawn = pending_challenge(conn, john, sarah), pending_challenge(conn, john, sarah)
+    for challenge_id in (old_withdrawn, new_withdrawn):
+        delete_challenge(conn, user_id=john, challenge_id=challenge_id)
+    conn.execute("UPDATE withdrawn_challenges SET withdrawn_at = now() - interval '9 days' WHERE id = %s",
+                 (old_withdrawn,))
+    conn.commit()
+
+    # When the scheduler prunes with the default retention of eight days, in batches of one
+    pruned = maintenance.prune_finished_commands(conn, SETTINGS.command_retention_seconds, batch_size=1)
+
+    # Then only the nine-day-old outcome and tombstone are gone
+    assert pruned == 2
+    jobs = [r["job_id"] for r in conn.execute("SELECT job_id::text FROM processed_commands")]
+    tombstones = [r["id"] for r in conn.execute("SELECT id::text FROM withdrawn_challenges")]
+    assert jobs == [new_job] and tombstones == [new_withdrawn]

@@ -1,0 +1,468 @@
+"""The profile numbers (GET /challenges/stats) and the leaderboard (GET /challenges/leaderboard),
+built from a known season of challenges played through the API, checked number by number from
+every side."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from jobs import maintenance
+from tests.api.support import assert_problem, auth
+
+# Attempts against any target below: WIN is faster and heavier, LOSS is far too slow.
+WIN = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "kg"}
+LOSS = {"duration_minutes": 45, "total_volume": 5000, "volume_unit": "kg"}
+LEGS, ARMS = "Beast Mode Legs", "Upper Body Blast"
+TOO_HARD, GIVE_UP, NEXT_TIME = "Too hard for me 😓", "I give up 🏳️", "Maybe next time 😅"
+
+
+# Playing challenges through the API ----------------------------------------------------------
+
+def send(api, sender, recipients, workout) -> list[str]:
+    return api.challenge(sender, recipients, workout)
+
+
+def accept(api, user, challenge_id) -> None:
+    response = api.post(f"/challenges/accept/{challenge_id}", user)
+    assert response.status_code == 200, response.text
+
+
+def complete(api, user, challenge_id, attempt) -> None:
+    response = api.post(f"/challenges/complete/{challenge_id}", user, attempt)
+    assert response.status_code == 200, response.text
+    assert response.json["result"]["did_beat"] is (attempt is WIN), response.json
+
+
+def abandon(api, user, challenge_id, reason) -> None:
+    response = api.post(f"/challenges/abandon/{challenge_id}", user, {"quit_reason": reason})
+    assert response.status_code == 200, response.text
+
+
+def decline(api, user, challenge_id) -> None:
+    response = api.post(f"/challenges/decline/{challenge_id}", user)
+    assert response.status_code == 200, response.text
+
+
+def retry(api, user, challenge_id) -> str:
+    response = api.post(f"/challenges/retry/{challenge_id}", user)
+    assert response.status_code == 201, response.text
+    [rematch] = response.json["challenge_ids"]
+    return rematch
+
+
+def play(api, sender, recipient, workout, outcome, reason=None) -> str:
+    """A challenge from `sender`, accepted by `recipient` and then won, lost or quit."""
+    [challenge_id] = send(api, sender, [recipient], workout)
+    accept(api, recipient, challenge_id)
+    finish(api, recipient, challenge_id, outcome, reason)
+    return challenge_id
+
+
+def finish(api, user, challenge_id, outcome, reason=None) -> None:
+    if outcome == "quit":
+        abandon(api, user, challenge_id, reason)
+    else:
+        complete(api, user, challenge_id, WIN if outcome == "win" else LOSS)
+
+
+def expire(conn, challenge_id) -> None:
+    """Let a pending challenge run out, as the scheduler's expiry job does."""
+    conn.rollback()
+    conn.execute("UPDATE workout_challenges SET expires_at = now() - interval '1 minute' WHERE id = %s",
+                 (challenge_id,))
+    conn.commit()
+    assert maintenance.expire_due_challenges(conn) == 1
+
+
+def refresh(conn) -> None:
+    """What the scheduler does every LEADERBOARD_REFRESH_SECONDS."""
+    conn.rollback()
+    maintenance.refresh_leaderboard(conn)
+
+
+def stats(api, user) -> dict:
+    response = api.get("/challenges/stats", user)
+    assert response.status_code == 200, response.text
+    return response.json
+
+
+def board(api, user, **query) -> dict:
+    query_string = "&".join(f"{name}={value}" for name, value in query.items())
+    response = api.client.simulate_get("/api/v1/challenges/leaderboard", query_string=query_string,
+                                       headers=auth(user))
+    assert response.status_code == 200, response.text
+    return response.json
+
+
+def at(timestamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+
+
+# GET /challenges/stats -----------------------------------------------------------------------
+
+@pytest.fixture
+def season(api, conn):
+    """A known season between John, Sarah and Mike (all friends with John).
+
+    John challenges Sarah with two workouts (Legs: 30 min / 10000 lb, Arms: 20 min / 2000 kg):
+      originals  a won, b lost, c lost, k lost, d quit (too hard), e quit (too hard),
+                 f quit (give up), g pending, h declined, i expired
+      retries    b -> b1 won;  d -> d1 lost -> d2 won;  c -> c1 accepted;  e -> e1 quit (next time)
+    Sarah challenges John twice: he wins s1 and loses s2. John challenges Mike, who quits m1.
+    """
+    john, sarah, mike = api.sign_up("John"), api.sign_up("Sarah"), api.sign_up("Mike")
+    api.befriend(john, sarah)
+    api.befriend(john, mike)
+    legs = api.log_workout(john, minutes=30, volume=10000, unit="lb", name=LEGS)
+    arms = api.log_workout(john, minutes=20, volume=2000, unit="kg", name=ARMS)
+
+    play(api, john, sarah, legs, "win")                       # a
+    b = play(api, john, sarah, legs, "loss")
+    c = play(api, john, sarah, arms, "loss")
+    play(api, john, sarah, arms, "loss")                      # k
+    d = play(api, john, sarah, legs, "quit", TOO_HARD)
+    e = play(api, john, sarah, arms, "quit", TOO_HARD)
+    play(api, john, sarah, legs, "quit", GIVE_UP)             # f
+    send(api, john, [sarah], legs)                            # g, left pending
+    [h] = send(api, john, [sarah], arms)
+    decline(api, sarah, h)
+    [i] = send(api, john, [sarah], legs)
+    expire(conn, i)
+
+    finish(api, sarah, retry(api, sarah, b), "win")           # b1
+    d1 = retry(api, sarah, d)
+    finish(api, sarah, d1, "loss")
+    finish(api, sarah, retry(api, sarah, d1), "win")          # d2
+    retry(api, sarah, c)                                      # c1, accepted and not played yet
+    finish(api, sarah, retry(api, sarah, e), "quit", NEXT_TIME)  # e1
+
+    sarahs = api.log_workout(sarah, minutes=40, volume=8000, unit="lb", name="Sarah's Circuit")
+    play(api, sarah, john, sarahs, "win")                     # s1
+    play(api, sarah, john, sarahs, "loss")                    # s2
+    play(api, john, mike, legs, "quit", GIVE_UP)              # m1
+    return SimpleNamespace(john=john, sarah=sarah, mike=mike)
+
+
+def test_the_challenged_athletes_numbers_count_every_kind_of_result_exactly(api, season):
+    # Given Sarah's season (see `season`): 3 won, 4 lost, 4 quit, 2 in progress, 1 declined,
+    # 1 expired as the challenged; 1 beaten and 1 defended as the challenger
+
+    # When she opens her profile
+    numbers = stats(api, season.sarah)
+
+    # Then every number is exact: declined and expired count nowhere, retries count as rounds
+    assert numbers == {
+        "won": 3, "lost": 4, "quit": 4, "in_progress": 2,
+        "win_rate": 0.2727,                 # 3 / (3 + 4 + 4)
+        "beaten": 1, "defended": 1,
+        "retry": {
+            "total_retries": 5,             # b1, d1, d2, c1, e1
+            "retries_won": 2,               # b1, d2
+            "retry_win_rate": 0.4,
+            "most_retried_workout": LEGS,   # b1, d1, d2 against 2 of Arms
+            "avg_retries_to_win": 1.5,      # chain b won at depth 1, chain d at depth 2
+        },
+        "abandonment": {
+            "total_abandoned": 4,
+            "most_common_quit_reason": TOO_HARD,
+            "abandonment_rate": 0.3636,     # 4 / (7 completed + 4 abandoned)
+        },
+    }
+
+
+def test_the_challengers_numbers_count_what_the_opponents_did(api, season):
+    # Given the same season from John's side: Sarah beat 3 of his challenges and lost or quit
+    # 8, Mike quit 1; as the challenged, John won one of Sarah's and lost one
+
+    # When John opens his profile
+    numbers = stats(api, season.john)
+
+    # Then he was beaten 3 times and defended 9 (lost and quit, never declined or expired)
+    assert numbers == {
+        "won": 1, "lost": 1, "quit": 0, "in_progress": 0, "win_rate": 0.5,
+        "beaten": 3, "defended": 9,
+        "retry": {"total_retries": 0, "retries_won": 0, "retry_win_rate": None,
+                  "most_retried_workout": None, "avg_retries_to_win": None},
+        "abandonment": {"total_abandoned": 0, "most_common_quit_reason": None,
+                        "abandonment_rate": 0.0},
+    }
+
+
+def test_someone_who_only_quit_has_no_wins_and_a_full_abandonment_rate(api, season):
+    # Given Mike, who quit the only challenge he ever got
+    # When he opens his profile
+    numbers = stats(api, season.mike)
+
+    # Then one quit, a win rate of 0 and an abandonment rate of 1
+    assert numbers == {
+        "won": 0, "lost": 0, "quit": 1, "in_progress": 0, "win_rate": 0.0,
+        "beaten": 0, "defended": 0,
+        "retry": {"total_retries": 0, "retries_won": 0, "retry_win_rate": None,
+                  "most_retried_workout": None, "avg_retries_to_win": None},
+        "abandonment": {"total_abandoned": 1, "most_common_quit_reason": GIVE_UP,
+                        "abandonment_rate": 1.0},
+    }
+
+
+def test_a_newcomer_has_all_zeros_and_no_rates(api):
+    # Given Lisa, who just signed up
+    lisa = api.sign_up("Lisa")
+
+    # When she opens her profile
+    numbers = stats(api, lisa)
+
+    # Then zeros everywhere, a win rate of 0.0 and no rates that would divide by zero
+    assert numbers == {
+        "won": 0, "lost": 0, "quit": 0, "in_progress": 0, "win_rate": 0.0,
+        "beaten": 0, "defended": 0,
+        "retry": {"total_retries": 0, "retries_won": 0, "retry_win_rate": None,
+                  "most_retried_workout": None, "avg_retries_to_win": None},
+        "abandonment": {"total_abandoned": 0, "most_common_quit_reason": None,
+                        "abandonment_rate": None},
+    }
+
+
+def test_only_declined_and_expired_challenges_count_nowhere(api, conn):
+    # Given John's two challenges to Sarah: one she declined, one that expired
+    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
+    api.befriend(john, sarah)
+    workout = api.log_workout(john)
+    declined, expired = send(api, john, [sarah], workout), send(api, john, [sarah], workout)
+    decline(api, sarah, declined[0])
+    expire(conn, expired[0])
+
+    # When both open their profiles
+    hers, his = stats(api, sarah), stats(api, john)
+
+    # Then neither challenge is a win, a loss, a quit, in progress, beaten or defended
+    counts = ("won", "lost", "quit", "in_progress", "beaten", "defended")
+    assert {name: hers[name] for name in counts} == dict.fromkeys(counts, 0)
+    assert {name: his[name] for name in counts} == dict.fromkeys(counts, 0)
+    assert hers["win_rate"] == 0.0 and hers["abandonment"]["abandonment_rate"] is None
+
+
+# GET /challenges/leaderboard -----------------------------------------------------------------
+
+@pytest.fixture
+def league(api, conn):
+    """Hank challenges everyone; the board after a refresh is, by wins, win rate, fewer quits:
+
+        1 Paula  2 won 0 lost 0 quit  (1.0)
+        2 Quinn  2 won 1 lost 0 quit  (0.6667)
+        3 Rosa   1 won                (1.0)      } tie
+        3 Sam    1 won                (1.0)      }
+        5 Tina   1 won 1 lost         (0.5)   the win is a retry of the loss
+        6 Uma    1 won 0 lost 1 quit  (0.5)   same wins and rate as Tina, one more quit
+        7 Hank   no results, 10 challenges sent (Tina's retry is not one he sent)
+    """
+    names = ("Hank", "Paula", "Quinn", "Rosa", "Sam", "Tina", "Uma")
+    cast = SimpleNamespace(**{name.lower(): api.sign_up(name) for name in names})
+    players = [cast.paula, cast.quinn, cast.rosa, cast.sam, cast.tina, cast.uma]
+    for player in players:
+        api.befriend(cast.hank, player)
+    workout = api.log_workout(cast.hank, minutes=30, volume=10000, unit="lb")
+
+    first = dict(zip(players, send(api, cast.hank, players, workout)))
+    second = dict(zip([cast.paula, cast.quinn, cast.uma],
+                      send(api, cast.hank, [cast.paula, cast.quinn, cast.uma], workout)))
+    [third] = send(api, cast.hank, [cast.quinn], workout)
+    outcomes = [(first, cast.paula, "win"), (second, cast.paula, "win"),
+                (first, cast.quinn, "win"), (second, cast.quinn, "win"),
+                (first, cast.rosa, "win"), (first, cast.sam, "win"),
+                (first, cast.tina, "loss"), (first, cast.uma, "win"), (second, cast.uma, "quit")]
+    for round_, player, outcome in outcomes:
+        accept(api, player, round_[player])
+        finish(api, player, round_[player], outcome, TOO_HARD)
+    accept(api, cast.quinn, third)
+    finish(api, cast.quinn, third, "loss")
+    finish(api, cast.tina, retry(api, cast.tina, first[cast.tina]), "win")
+    refresh(conn)
+    return cast
+
+
+def row(cast, name, rank, wins=0, losses=0, quits=0, win_rate=0.0, retries=0, retries_won=0,
+        sent=0) -> dict:
+    user = getattr(cast, name.lower())
+    return {"rank": rank, "user": {"id": user, "display_name": name, "avatar_url": None},
+            "wins": wins, "losses": losses, "quits": quits, "win_rate": win_rate,
+            "retries": retries, "retries_won": retries_won, "challenges_sent": sent}
+
+
+def league_rows(cast) -> dict[str, dict]:
+    rows = [row(cast, "Paula", 1, wins=2, win_rate=1.0),
+            row(cast, "Quinn", 2, wins=2, losses=1, win_rate=0.6667),
+            row(cast, "Rosa", 3, wins=1, win_rate=1.0),
+            row(cast, "Sam", 3, wins=1, win_rate=1.0),
+            row(cast, "Tina", 5, wins=1, losses=1, win_rate=0.5, retries=1, retries_won=1),
+            row(cast, "Uma", 6, wins=1, quits=1, win_rate=0.5),
+            row(cast, "Hank", 7, sent=10)]
+    return {r["user"]["display_name"]: r for r in rows}
+
+
+def in_board_order(rows: list[dict]) -> list[dict]:
+    """Rank first; a tie is listed by user id."""
+    return sorted(rows, key=lambda r: (r["rank"], r["user"]["id"]))
+
+
+def test_the_global_board_ranks_by_wins_then_win_rate_then_fewer_quits(api, league):
+    # Given the league after a refresh
+    expected = league_rows(league)
+
+    # When Paula reads the global board
+    answer = board(api, league.paula, scope="global")
+
+    # Then everyone is there, in order, ties sharing a rank (3, 3, then 5), every number exact
+    assert answer["scope"] == "global"
+    assert answer["items"] == in_board_order(expected.values())
+    assert [r["rank"] for r in answer["items"]] == [1, 2, 3, 3, 5, 6, 7]
+    # and `me` is her own row
+    assert answer["me"] == expected["Paula"]
+
+
+def test_the_default_board_is_global(api, league):
+    # Given the league
+    # When Quinn reads the board without a query string
+    response = api.get("/challenges/leaderboard", league.quinn)
+
+    # Then it is the global board
+    assert response.status_code == 200, response.text
+    assert response.json["scope"] == "global"
+    assert [r["rank"] for r in response.json["items"]] == [1, 2, 3, 3, 5, 6, 7]
+
+
+def test_me_is_there_with_the_right_rank_when_i_am_outside_the_top(api, league):
+    # Given Uma, sixth on the board
+    expected = league_rows(league)
+
+    # When she reads the top three
+    answer = board(api, league.uma, scope="global", limit=3)
+
+    # Then three rows, none of them hers, and `me` is her row at rank 6
+    assert answer["items"] == [expected["Paula"], expected["Quinn"],
+                               in_board_order([expected["Rosa"], expected["Sam"]])[0]]
+    assert answer["me"] == expected["Uma"]
+
+
+def test_me_is_there_with_zeros_for_someone_without_challenges(api, conn, league):
+    # Given Nina, who signed up after the refresh and never had a challenge
+    nina = api.sign_up("Nina")
+    refresh(conn)
+
+    # When she reads the board
+    answer = board(api, nina, scope="global", limit=100)
+
+    # Then she is not among the items, and `me` has zeros and ranks after the 6 who have wins
+    assert nina not in [r["user"]["id"] for r in answer["items"]]
+    assert len(answer["items"]) == 7
+    assert answer["me"] == {"rank": 7, "user": {"id": nina, "display_name": "Nina", "avatar_url": None},
+                            "wins": 0, "losses": 0, "quits": 0, "win_rate": 0.0, "retries": 0,
+                            "retries_won": 0, "challenges_sent": 0}
+
+
+def test_the_friends_board_ranks_me_and_my_friends_only(api, conn, league):
+    # Given Rosa (third globally) befriends Paula and Zoe, who has no challenges; her other
+    # friend is Hank
+    zoe = api.sign_up("Zoe")
+    api.befriend(league.rosa, league.paula)
+    api.befriend(league.rosa, zoe)
+    refresh(conn)
+    league.zoe = zoe
+    expected = league_rows(league)
+
+    # When Rosa reads her friends' board
+    answer = board(api, league.rosa, scope="friends")
+
+    # Then only she and her friends are ranked, among themselves: Paula 1, Rosa 2, and Hank and
+    # Zoe (no wins, no quits) share 3; Zoe is there with zeros; Quinn, Sam, Tina, Uma are not
+    assert answer["scope"] == "friends"
+    assert answer["items"] == [
+        {**expected["Paula"], "rank": 1},
+        {**expected["Rosa"], "rank": 2},
+        *in_board_order([{**expected["Hank"], "rank": 3}, row(league, "Zoe", 3)]),
+    ]
+    assert answer["me"] == {**expected["Rosa"], "rank": 2}
+
+
+def test_the_friends_board_keeps_me_when_i_am_outside_its_top(api, conn, league):
+    # Given Rosa, second among herself, Paula and Hank
+    api.befriend(league.rosa, league.paula)
+    refresh(conn)
+    expected = league_rows(league)
+
+    # When she reads only the first row of her friends' board
+    answer = board(api, league.rosa, scope="friends", limit=1)
+
+    # Then Paula is the only item and `me` is Rosa at rank 2 of that scope
+    assert answer["items"] == [{**expected["Paula"], "rank": 1}]
+    assert answer["me"] == {**expected["Rosa"], "rank": 2}
+
+
+def test_the_friends_board_of_someone_alone_is_just_them(api):
+    # Given Lisa, who has neither friends nor challenges
+    lisa = api.sign_up("Lisa")
+
+    # When she reads her friends' board
+    answer = board(api, lisa, scope="friends")
+
+    # Then she alone, first, with zeros
+    mine = {"rank": 1, "user": {"id": lisa, "display_name": "Lisa", "avatar_url": None},
+            "wins": 0, "losses": 0, "quits": 0, "win_rate": 0.0, "retries": 0, "retries_won": 0,
+            "challenges_sent": 0}
+    assert answer["items"] == [mine]
+    assert answer["me"] == mine
+
+
+def test_the_board_changes_only_after_a_refresh(api, conn):
+    # Given John and Sarah, and a freshly refreshed, empty board
+    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
+    api.befriend(john, sarah)
+    refresh(conn)
+    empty = board(api, sarah)
+    assert empty["items"] == []
+    assert (empty["me"]["rank"], empty["me"]["wins"]) == (1, 0)
+
+    # When Sarah beats John's challenge
+    play(api, john, sarah, api.log_workout(john), "win")
+
+    # Then the board still shows the old state, refreshed at the same time
+    stale = board(api, sarah)
+    assert stale == empty
+
+    # When the scheduler refreshes it
+    refresh(conn)
+    fresh = board(api, sarah)
+
+    # Then Sarah leads with her win, John follows with the challenge he sent, and the board
+    # says it was refreshed later than before
+    assert [(r["user"]["display_name"], r["rank"], r["wins"], r["challenges_sent"])
+            for r in fresh["items"]] == [("Sarah", 1, 1, 0), ("John", 2, 0, 1)]
+    assert (fresh["me"]["rank"], fresh["me"]["wins"], fresh["me"]["win_rate"]) == (1, 1, 1.0)
+    assert at(fresh["refreshed_at"]) > at(empty["refreshed_at"])
+
+
+@pytest.mark.parametrize("query,field", [
+    ("limit=0", "limit"), ("limit=101", "limit"), ("limit=-1", "limit"), ("limit=ten", "limit"),
+    ("scope=", "scope"), ("scope=Global", "scope"), ("scope=everyone", "scope"),
+])
+def test_a_bad_board_request_is_refused_naming_the_parameter(api, query, field):
+    # Given Lisa
+    lisa = api.sign_up("Lisa")
+
+    # When she asks for the board with a parameter out of its rules
+    response = api.client.simulate_get("/api/v1/challenges/leaderboard", query_string=query,
+                                       headers=auth(lisa))
+
+    # Then 422 naming that parameter
+    assert_problem(response, 422, "validation_error", field)
+
+
+@pytest.mark.parametrize("limit", [1, 100])
+def test_the_board_size_bounds_are_accepted(api, conn, league, limit):
+    # Given the league of seven
+    # When Hank asks for the smallest and the largest boards
+    answer = board(api, league.hank, limit=limit)
+
+    # Then he gets that many rows at most, and himself at rank 7
+    assert len(answer["items"]) == min(limit, 7)
+    assert answer["me"]["rank"] == 7 and answer["me"]["challenges_sent"] == 10
