@@ -50,10 +50,17 @@ def challenge_view(row: dict, caller: str) -> dict:
     return view
 
 
+def already_retried(row: dict) -> Problem | None:
+    if row["retry_count"]:
+        return Problem(409, "invalid_state", "This round was already retried; retry the latest round.")
+    return None
+
+
 def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[str, ...],
-                    side: str = "to_user_id"):
-    """The API's early answer for a command on a challenge in `status` by the user on `side`;
-    the worker checks the same again under a row lock."""
+                    side: str = "to_user_id", refuse=None):
+    """The API's early answer for a command on a challenge in `status` by the user on `side`
+    (and, when given, unless `refuse(row)` names a problem); the worker checks the same again
+    under a row lock."""
     statuses = (status,) if isinstance(status, str) else status
 
     def precheck():
@@ -72,6 +79,9 @@ def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[s
                           f"The challenge is {row['status']}, not {' or '.join(statuses)}.")
         if row["status"] == "pending" and row["is_expired"]:
             raise Problem(409, "invalid_state", "The challenge has expired.")
+        problem = refuse and refuse(row)
+        if problem:
+            raise problem
 
     return precheck
 
@@ -144,9 +154,10 @@ class ChallengeCommand:
     the given statuses."""
 
     def __init__(self, db, dispatcher, *, verb: str, summary: str, status, schema=None,
-                 body_optional: bool = False, creates: bool = False):
+                 body_optional: bool = False, creates: bool = False, refuse=None):
         self.db, self.dispatcher = db, dispatcher
         self.actor, self.status, self.creates = f"challenges.{verb}", status, creates
+        self.refuse = refuse
         self.schema, self.body_optional = schema and schema(), body_optional
         self.openapi = {"post": Op(summary, body=schema, mutation=True,
                                    errors=(403, 404, 409) + ((422,) if schema else ()))}
@@ -158,7 +169,8 @@ class ChallengeCommand:
             payload.update(load_body(req, self.schema, optional=self.body_optional))
         self.dispatcher.submit(req, resp, actor=self.actor, payload=payload,
                                ids=new_challenge_ids() if self.creates else None,
-                               precheck=challenge_check(self.db, caller, challenge_id, status=self.status),
+                               precheck=challenge_check(self.db, caller, challenge_id,
+                                                        status=self.status, refuse=self.refuse),
                                creates=self.creates)
 
 
@@ -172,7 +184,7 @@ def command_routes(db, dispatcher) -> list[tuple[str, ChallengeCommand]]:
         dict(verb="abandon", status="accepted", schema=ChallengeAbandon,
              summary="Quit an accepted challenge with a reason the challenger will see."),
         dict(verb="retry", status=("completed", "abandoned"), schema=ChallengeRetry,
-             body_optional=True, creates=True,
+             body_optional=True, creates=True, refuse=already_retried,
              summary="Rematch: a new accepted challenge against the same target, linked to "
                      "this round (the latest of its chain). The body is optional."),
     ]

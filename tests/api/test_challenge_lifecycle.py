@@ -43,7 +43,8 @@ def accepted(api, cast, pending):
 # Helpers: each reads what a user would see ---------------------------------------------------
 
 def _log(stats: dict) -> dict:
-    return {"minutes": stats["duration_minutes"], "volume": stats["total_volume"], "unit": stats["volume_unit"]}
+    return {"minutes": stats["duration_minutes"], "volume": stats["total_volume"],
+            "unit": stats["volume_unit"]}
 
 
 def post_workout(api, user, minutes=45, volume=80, unit="kg", name="Push Day") -> tuple[str, str]:
@@ -103,12 +104,6 @@ def unread(api, user) -> dict:
     response = api.get("/notifications?unread=true", user)
     assert response.status_code == 200, response.text
     return response.json
-
-
-def stored_rows(conn) -> dict:
-    """Every table's row count except the record of processed jobs: what a refusal that only
-    the worker can make must leave as it was."""
-    return {table: n for table, n in row_counts(conn).items() if table != "processed_commands"}
 
 
 def challenge_in(api, sender, recipient, workout, state) -> str:
@@ -209,7 +204,30 @@ def test_the_feed_offers_beat_this_only_on_friends_workouts_not_yet_taken_on(api
     assert before == {sarahs_post: True, johns_post: False}
     assert after == {sarahs_post: False, johns_post: False}
     # while Sarah's feed offers it on John's post, and not on her own
-    assert {i["id"]: i["can_beat_this"] for i in feed(api, cast.sarah)} == {sarahs_post: False, johns_post: True}
+    sarahs_feed = {i["id"]: i["can_beat_this"] for i in feed(api, cast.sarah)}
+    assert sarahs_feed == {sarahs_post: False, johns_post: True}
+
+
+def test_another_friend_can_still_take_on_a_post_someone_else_took_on(api, cast):
+    # Given Emma, another friend of Sarah, and John already took on Sarah's workout post
+    emma = api.sign_up("Emma")
+    api.befriend(emma, cast.sarah)
+    _, post = post_workout(api, cast.sarah)
+    [johns] = beat_this(api, cast.john, post).json["challenge_ids"]
+
+    # When Emma looks at her feed and takes the same post on
+    offered = [i["can_beat_this"] for i in feed(api, emma) if i["id"] == post]
+    response = beat_this(api, emma, post)
+
+    # Then it was still offered to her, and she has her own challenge against Sarah's workout
+    assert offered == [True]
+    assert response.status_code == 201, response.text
+    [emmas] = response.json["challenge_ids"]
+    assert emmas != johns
+    emmas_challenge = view(api, emma, emmas)
+    assert (emmas_challenge["from_user_id"], emmas_challenge["activity_id"]) == (cast.sarah, post)
+    assert_problem(api.get(f"/challenges/{johns}", emma), 404, "not_found")
+    assert kinds(api, cast.sarah) == ["challenge_accepted", "challenge_accepted"]
 
 
 def test_beat_this_on_your_own_post_is_refused(api, conn, redis_client, cast):
@@ -266,8 +284,8 @@ def test_beat_this_mixed_with_a_direct_challenge_is_a_validation_error(api, conn
     # When John sends activity_id together with a direct challenge's field
     response = beat_this(api, cast.john, post, **{extra: values[extra]})
 
-    # Then 422 validation_error, and nothing changed
-    assert_problem(response, 422, "validation_error")
+    # Then 422 validation_error naming that field, and nothing changed
+    assert_problem(response, 422, "validation_error", extra)
     assert snapshot(conn, redis_client) == before
 
 
@@ -420,7 +438,8 @@ def test_a_victory_is_posted_to_both_feeds(api, cast, accepted):
         assert data["volume_difference"] == pytest.approx(2500, abs=0.01)
 
 
-@pytest.mark.parametrize("attempt", [SHORT, {**BEAT, "total_volume": 9999}, {**BEAT, "total_volume": 4535, "volume_unit": "kg"}],
+@pytest.mark.parametrize("attempt", [SHORT, {**BEAT, "total_volume": 9999},
+                                     {**BEAT, "total_volume": 4535, "volume_unit": "kg"}],
                          ids=["too-slow", "too-light", "too-light-in-kg"])
 def test_falling_short_is_an_attempt(api, cast, accepted, attempt):
     # Given Sarah accepted John's 30 min, 10,000 lb challenge
@@ -447,8 +466,8 @@ def test_quitting_with_a_preset_reason_tells_the_challenger_why(api, cast, accep
     # Given Sarah accepted John's challenge
     # When she quits with a preset reason and what she managed
     response = api.post(f"/challenges/abandon/{accepted}", cast.sarah,
-                        {"quit_reason": PRESETS[0],
-                         "partial_stats": {"duration_minutes": 12, "total_volume": 3000, "volume_unit": "lb"}})
+                        {"quit_reason": PRESETS[0], "partial_stats": {
+                            "duration_minutes": 12, "total_volume": 3000, "volume_unit": "lb"}})
 
     # Then it is abandoned, with the reason and her partial stats, for both of them
     assert response.status_code == 200, response.text
@@ -504,27 +523,30 @@ def test_a_third_user_cannot_see_a_quit_challenge(api, cast, accepted):
     assert "overslept" not in json.dumps(feed(api, cast.mike))
 
 
-@pytest.mark.parametrize("who,state,body,status,code", [
-    ("john", "accepted", {"quit_reason": PRESETS[1]}, 403, "forbidden"),
-    ("mike", "accepted", {"quit_reason": PRESETS[1]}, 404, "not_found"),
-    ("sarah", "pending", {"quit_reason": PRESETS[1]}, 409, "invalid_state"),
-    ("sarah", "lost", {"quit_reason": PRESETS[1]}, 409, "invalid_state"),
-    ("sarah", "accepted", {"quit_reason": "x" * 201}, 422, "validation_error"),
-    ("sarah", "accepted", {"quit_reason": "   "}, 422, "validation_error"),
-    ("sarah", "accepted", {}, 422, "validation_error"),
+@pytest.mark.parametrize("who,state,body,status,code,field", [
+    ("john", "accepted", {"quit_reason": PRESETS[1]}, 403, "forbidden", None),
+    ("mike", "accepted", {"quit_reason": PRESETS[1]}, 404, "not_found", None),
+    ("sarah", "pending", {"quit_reason": PRESETS[1]}, 409, "invalid_state", None),
+    ("sarah", "lost", {"quit_reason": PRESETS[1]}, 409, "invalid_state", None),
+    ("sarah", "accepted", {"quit_reason": "x" * 201}, 422, "validation_error", "quit_reason"),
+    ("sarah", "accepted", {"quit_reason": "   "}, 422, "validation_error", "quit_reason"),
+    ("sarah", "accepted", {}, 422, "validation_error", "quit_reason"),
+    ("sarah", "accepted", {"quit_reason": PRESETS[1], "partial_stats": {
+        "duration_minutes": -1, "total_volume": 0, "volume_unit": "lb"}},
+     422, "validation_error", "partial_stats"),
 ], ids=["by-the-challenger", "by-a-stranger", "while-pending", "once-completed",
-        "reason-too-long", "reason-blank", "no-reason"])
-def test_quitting_is_refused(api, conn, redis_client, cast, who, state, body, status, code):
+        "reason-too-long", "reason-blank", "no-reason", "negative-partial-stats"])
+def test_quitting_is_refused(api, conn, redis_client, cast, who, state, body, status, code, field):
     # Given a challenge from John to Sarah in some state
     challenge_id = challenge_in(api, cast.john, cast.sarah, cast.workout, state)
     expected = view(api, cast.sarah, challenge_id)
     before = snapshot(conn, redis_client)
 
-    # When someone quits it, or Sarah quits it with a bad reason
+    # When someone quits it, or Sarah quits it with a bad reason or bad partial stats
     response = api.post(f"/challenges/abandon/{challenge_id}", getattr(cast, who), body)
 
     # Then the problem names why, and the challenge is exactly as it was
-    assert_problem(response, status, code, *(["quit_reason"] if code == "validation_error" else []))
+    assert_problem(response, status, code, *([field] if field else []))
     assert snapshot(conn, redis_client) == before
     assert view(api, cast.sarah, challenge_id) == expected
 
@@ -662,6 +684,33 @@ def test_history_pages_walk_every_challenge_once(api, cast, limit):
     assert seen == created[::-1]
 
 
+def test_history_pages_through_challenges_created_at_the_same_moment(api, cast):
+    # Given John challenged five friends at once (one moment, five challenges), and Sarah
+    # then challenged him twice
+    friends = [cast.sarah] + [api.sign_up(f"Friend {n}") for n in range(4)]
+    for friend in friends[1:]:
+        api.befriend(cast.john, friend)
+    at_once = api.challenge(cast.john, friends, cast.workout)
+    sarahs_workout = api.log_workout(cast.sarah)
+    later = [api.challenge(cast.sarah, [cast.john], sarahs_workout)[0] for _ in range(2)]
+    everything = history(api, cast.john)
+
+    # When John walks his history two at a time
+    seen, cursor = [], None
+    for _ in range(10):
+        response = api.get("/challenges/list?limit=2" + (f"&cursor={cursor}" if cursor else ""), cast.john)
+        assert response.status_code == 200, response.text
+        seen += [c["id"] for c in response.json["items"]]
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            break
+
+    # Then he saw all seven exactly once, in the order of the whole list, the two later ones first
+    assert seen == [c["id"] for c in everything]
+    assert len(seen) == 7 and set(seen) == set(at_once) | set(later)
+    assert seen[:2] == later[::-1]
+
+
 def test_history_pages_within_a_tab_and_direction(api, cast):
     # Given five challenges Sarah received, three of them accepted, and two she sent
     sarahs_workout = api.log_workout(cast.sarah)
@@ -712,13 +761,16 @@ def test_retrying_a_lost_challenge_starts_round_two(api, cast, accepted):
     # and John is told Sarah wants another go
     retried = notification(api, cast.john, "challenge_retried")
     assert retried["challenge_id"] == rematch_id and retried["actor"]["id"] == cast.sarah
-    assert "challenge_received" not in kinds(api, cast.sarah)
+    # and Sarah, who asked for it, is told of nothing new
+    assert [(n["notification_type"], n["challenge_id"]) for n in api.notifications(cast.sarah)] == [
+        ("challenge_received", accepted)]
 
 
 def test_a_quit_challenge_can_be_retried_and_the_chain_grows(api, cast, accepted):
     # Given Sarah quit John's challenge, retried it with her own message, and fell short again
     abandon(api, cast.sarah, accepted, PRESETS[2])
-    [round2] = api.post(f"/challenges/retry/{accepted}", cast.sarah, {"message": "Again!"}).json["challenge_ids"]
+    retried = api.post(f"/challenges/retry/{accepted}", cast.sarah, {"message": "Again!"})
+    [round2] = retried.json["challenge_ids"]
     complete(api, cast.sarah, round2, SHORT)
 
     # When she retries round two
@@ -745,6 +797,29 @@ def test_a_quit_challenge_can_be_retried_and_the_chain_grows(api, cast, accepted
         assert [c["result"] for c in items][0] == "quit"
     # and John was told of each retry
     assert kinds(api, cast.john).count("challenge_retried") == 2
+
+
+def test_a_beat_this_challenge_can_be_retried_but_not_taken_on_again(api, conn, redis_client, cast):
+    # Given John took on Sarah's workout post and quit
+    _, post = post_workout(api, cast.sarah)
+    [first] = beat_this(api, cast.john, post).json["challenge_ids"]
+    abandon(api, cast.john, first, PRESETS[4])
+
+    # When he asks for a rematch
+    response = api.post(f"/challenges/retry/{first}", cast.john)
+
+    # Then round two is on, from Sarah's post, and Sarah is told
+    assert response.status_code == 201, response.text
+    [rematch] = response.json["challenge_ids"]
+    challenge = view(api, cast.john, rematch)
+    assert (challenge["status"], challenge["is_retry"], challenge["activity_id"]) == ("accepted", True, post)
+    assert challenge["from_user_id"] == cast.sarah
+    assert kinds(api, cast.sarah) == ["challenge_retried", "challenge_abandoned", "challenge_accepted"]
+    # but the feed still does not offer BEAT THIS on that post, and tapping it is refused
+    assert [i["can_beat_this"] for i in feed(api, cast.john) if i["id"] == post] == [False]
+    before = snapshot(conn, redis_client)
+    assert_problem(beat_this(api, cast.john, post), 409, "already_challenged")
+    assert snapshot(conn, redis_client) == before
 
 
 def test_a_stranger_cannot_read_a_chain(api, cast, accepted):
@@ -778,19 +853,19 @@ def test_retrying_is_refused(api, conn, redis_client, cast, who, state, status):
     assert view(api, cast.sarah, challenge_id) == expected
 
 
-def test_a_round_that_was_already_retried_cannot_be_retried_again(api, conn, cast, accepted):
+def test_a_round_that_was_already_retried_cannot_be_retried_again(api, conn, redis_client, cast, accepted):
     # Given Sarah fell short and already retried that round
     complete(api, cast.sarah, accepted, SHORT)
     [round2] = api.post(f"/challenges/retry/{accepted}", cast.sarah).json["challenge_ids"]
     chain = api.get(f"/challenges/{accepted}/chain", cast.sarah).json
-    before, johns = stored_rows(conn), kinds(api, cast.john)
+    before, johns = snapshot(conn, redis_client), kinds(api, cast.john)
 
     # When she retries the first round again
     response = api.post(f"/challenges/retry/{accepted}", cast.sarah)
 
     # Then 409 invalid_state: the chain did not fork, and John heard nothing new
     assert_problem(response, 409, "invalid_state")
-    assert stored_rows(conn) == before
+    assert snapshot(conn, redis_client) == before
     assert api.get(f"/challenges/{round2}/chain", cast.sarah).json == chain
     assert kinds(api, cast.john) == johns
 

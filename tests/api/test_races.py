@@ -182,8 +182,8 @@ def test_complete_and_abandon_at_once_one_wins(api, conn, database, cast, accept
     # Then exactly one is carried out, the other fails as invalid_state
     winner, _ = one_winner(jobs)
     state = challenge_state(api, cast.sarah, accepted)
-    [told] = result_notifications(api, cast.john)[:1]
-    kinds = [n["notification_type"] for n in result_notifications(api, cast.john)]
+    told = result_notifications(api, cast.john)
+    kinds = [n["notification_type"] for n in told]
     if winner == "complete":
         # and the challenge is completed with her attempt, posted once to her feed as a victory
         assert (state["status"], state["did_beat"], state["quit_reason"]) == ("completed", True, None)
@@ -197,7 +197,7 @@ def test_complete_and_abandon_at_once_one_wins(api, conn, database, cast, accept
         assert state["challenged_stats"] is None and state["did_beat"] is None
         assert challenge_posts(api, cast.sarah) == []
         assert kinds == ["challenge_abandoned", "challenge_accepted"]
-        assert told["data"]["quit_reason"] == QUIT["quit_reason"]
+        assert told[0]["data"]["quit_reason"] == QUIT["quit_reason"]
 
 
 # complete vs complete --------------------------------------------------------------------------
@@ -242,10 +242,11 @@ def test_withdrawing_while_it_is_accepted_one_wins(api, conn, database, cast, pe
     # Then exactly one is carried out, the other fails as invalid_state
     winner, _ = one_winner(jobs)
     if winner == "delete":
-        # and Sarah is told it was withdrawn; the challenge is gone for both of them
+        # and Sarah is told it was withdrawn; the challenge is gone for both, her notification too
         assert "withdrew" in jobs["accept"]["error"]["detail"], jobs["accept"]
         for user in (cast.john, cast.sarah):
             assert_problem(api.get(f"/challenges/{pending}", user), 404, "not_found")
+        assert [n for n in api.notifications(cast.sarah) if n["challenge_id"] == pending] == []
         assert result_notifications(api, cast.john) == []
         assert conn.execute("SELECT count(*) AS n FROM withdrawn_challenges WHERE id = %s",
                             (pending,)).fetchone()["n"] == 1
@@ -254,7 +255,10 @@ def test_withdrawing_while_it_is_accepted_one_wins(api, conn, database, cast, pe
     else:
         # and the challenge is accepted, John told so once, and it was never withdrawn
         assert challenge_state(api, cast.john, pending)["status"] == "accepted"
-        assert [n["notification_type"] for n in result_notifications(api, cast.john)] == ["challenge_accepted"]
+        assert [n["notification_type"] for n in api.notifications(cast.sarah)
+                if n["challenge_id"] == pending] == ["challenge_received"]
+        kinds = [n["notification_type"] for n in result_notifications(api, cast.john)]
+        assert kinds == ["challenge_accepted"]
         assert conn.execute("SELECT count(*) AS n FROM withdrawn_challenges").fetchone()["n"] == 0
     conn.rollback()
 
@@ -300,7 +304,8 @@ def test_two_retries_at_once_make_one_rematch(api, conn, database, cast, complet
     # When she asks for a rematch twice at the same moment
     jobs = race(api, conn, database, round_,
                 Command("first", "POST", f"/challenges/retry/{completed}", cast.sarah, {}),
-                Command("second", "POST", f"/challenges/retry/{completed}", cast.sarah, {"message": "Again!"}),
+                Command("second", "POST", f"/challenges/retry/{completed}", cast.sarah,
+                        {"message": "Again!"}),
                 lock=("workout_challenges", completed))
 
     # Then exactly one is carried out, the other fails as invalid_state
@@ -317,7 +322,8 @@ def test_two_retries_at_once_make_one_rematch(api, conn, database, cast, complet
     assert second_round["challenge_message"] == ("Round 2! 💪" if winner == "first" else "Again!")
     [lost_id] = jobs[loser]["announced"]["challenge_ids"]
     assert_problem(api.get(f"/challenges/{lost_id}", cast.sarah), 404, "not_found")
-    retried = [n for n in result_notifications(api, cast.john) if n["notification_type"] == "challenge_retried"]
+    retried = [n for n in result_notifications(api, cast.john)
+               if n["notification_type"] == "challenge_retried"]
     assert [n["challenge_id"] for n in retried] == [rematch]
 
 

@@ -14,6 +14,7 @@ from tests.api.support import assert_problem, auth
 WIN = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "kg"}
 LOSS = {"duration_minutes": 45, "total_volume": 5000, "volume_unit": "kg"}
 LEGS, ARMS = "Beast Mode Legs", "Upper Body Blast"
+PAULA_AVATAR = "https://img.example.com/paula.png"
 TOO_HARD, GIVE_UP, NEXT_TIME = "Too hard for me 😓", "I give up 🏳️", "Maybe next time 😅"
 
 
@@ -259,6 +260,7 @@ def league(api, conn):
     names = ("Hank", "Paula", "Quinn", "Rosa", "Sam", "Tina", "Uma")
     cast = SimpleNamespace(**{name.lower(): api.sign_up(name) for name in names})
     players = [cast.paula, cast.quinn, cast.rosa, cast.sam, cast.tina, cast.uma]
+    assert api.put("/me", cast.paula, {"avatar_url": PAULA_AVATAR}).status_code == 200
     for player in players:
         api.befriend(cast.hank, player)
     workout = api.log_workout(cast.hank, minutes=30, volume=10000, unit="lb")
@@ -284,7 +286,8 @@ def league(api, conn):
 def row(cast, name, rank, wins=0, losses=0, quits=0, win_rate=0.0, retries=0, retries_won=0,
         sent=0) -> dict:
     user = getattr(cast, name.lower())
-    return {"rank": rank, "user": {"id": user, "display_name": name, "avatar_url": None},
+    avatar = PAULA_AVATAR if name == "Paula" else None
+    return {"rank": rank, "user": {"id": user, "display_name": name, "avatar_url": avatar},
             "wins": wins, "losses": losses, "quits": quits, "win_rate": win_rate,
             "retries": retries, "retries_won": retries_won, "challenges_sent": sent}
 
@@ -466,3 +469,53 @@ def test_the_board_size_bounds_are_accepted(api, conn, league, limit):
     # Then he gets that many rows at most, and himself at rank 7
     assert len(answer["items"]) == min(limit, 7)
     assert answer["me"]["rank"] == 7 and answer["me"]["challenges_sent"] == 10
+
+
+def test_the_first_winning_retry_of_a_chain_counts_even_if_later_rounds_win_too(api):
+    # Given Sarah lost John's challenge, won the rematch (depth 1) and then won another
+    # rematch of that (depth 2)
+    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
+    api.befriend(john, sarah)
+    original = play(api, john, sarah, api.log_workout(john), "loss")
+    first = retry(api, sarah, original)
+    finish(api, sarah, first, "win")
+    finish(api, sarah, retry(api, sarah, first), "win")
+
+    # When she opens her profile
+    numbers = stats(api, sarah)
+
+    # Then two retries, both won, and the chain took 1 retry to win (not 1.5)
+    assert numbers["retry"] == {"total_retries": 2, "retries_won": 2, "retry_win_rate": 1.0,
+                                "most_retried_workout": LEGS, "avg_retries_to_win": 1.0}
+    assert (numbers["won"], numbers["lost"], numbers["win_rate"]) == (2, 1, 0.6667)
+
+
+def test_the_friends_board_leaves_out_pending_friend_requests(api, conn, league):
+    # Given Rosa asked Paula to be friends, and Paula has not answered
+    assert api.post("/friends/requests", league.rosa, {"user_id": league.paula}).status_code == 201
+    refresh(conn)
+
+    # When Rosa reads her friends' board
+    answer = board(api, league.rosa, scope="friends")
+
+    # Then only Hank (a real friend) and Rosa are ranked: Paula is not her friend yet
+    assert [(r["user"]["display_name"], r["rank"]) for r in answer["items"]] == [("Rosa", 1), ("Hank", 2)]
+
+
+def test_the_profile_and_the_board_show_the_same_win_rate(api, conn):
+    # Given Sarah won 1 of the 32 challenges John sent her and lost 31: 1/32 = 0.03125,
+    # exactly half-way at the fifth decimal
+    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
+    api.befriend(john, sarah)
+    workout = api.log_workout(john)
+    for outcome in ["win"] + ["loss"] * 31:
+        play(api, john, sarah, workout, outcome)
+    refresh(conn)
+
+    # When she looks at her profile and at the leaderboard
+    on_profile = stats(api, sarah)["win_rate"]
+    on_board = board(api, sarah)["me"]["win_rate"]
+
+    # Then both show the same rate, rounded to 4 places (half away from zero, as SQL rounds)
+    assert on_board == 0.0313
+    assert on_profile == on_board
