@@ -10,13 +10,21 @@ MAX_DURATION_MINUTES = 1440
 MAX_VOLUME = 1_000_000
 
 
-class Text(fields.Str):
-    """A string PostgreSQL can store: no NUL characters."""
+def storable(text: str) -> None:
+    """Text PostgreSQL can store: UTF-8 without NUL characters (JSON's `\\ud83d` escapes can
+    spell half an emoji, which has no UTF-8 form)."""
+    if "\x00" in text:
+        raise ValidationError("Must not contain NUL characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Must be valid Unicode: an unpaired surrogate escape was sent.") from None
 
+
+class Text(fields.Str):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Must not contain NUL characters.")
+        storable(text)
         return text
 
 
@@ -40,7 +48,8 @@ def valid_timezone(name: str) -> None:
 
 class ProfileUpdate(Schema):
     display_name = Text(validate=validate.Length(min=1, max=80))
-    avatar_url = fields.Url(allow_none=True, schemes={"http", "https"}, validate=validate.Length(max=2048))
+    avatar_url = fields.Url(allow_none=True, schemes={"http", "https"},
+                            validate=[validate.Length(max=2048), storable])
     timezone = Text(validate=[validate.Length(max=64), valid_timezone])
 
     @validates_schema

@@ -268,8 +268,6 @@ class ChallengeStatsResource:
             stats = Q.challenge_stats(conn, user_id=caller)
             retry = Q.retry_stats(conn, user_id=caller)
             abandonment = Q.abandonment_stats(conn, user_id=caller)
-        finished = stats["won"] + stats["lost"] + stats["quit"]
-        stats["win_rate"] = round(stats["won"] / finished, 4) if finished else 0.0
         resp.media = {**stats, "retry": retry, "abandonment": abandonment}
 
 

@@ -135,7 +135,11 @@ SELECT c.*, chain.depth,
 
 -- name: challenge_stats^
 -- DESIGN.md section 5: as the challenged, won/lost/quit/in progress; as the challenger,
--- beaten (the opponent beat it) and defended (the opponent lost or quit).
+-- beaten (the opponent beat it) and defended (the opponent lost or quit). The win rate is
+-- rounded as the leaderboard rounds it.
+SELECT counts.*,
+       COALESCE(round(won::numeric / NULLIF(won + lost + quit, 0), 4), 0) AS win_rate
+  FROM (
 SELECT count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND did_beat) AS won,
        count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND NOT did_beat) AS lost,
        count(*) FILTER (WHERE to_user_id = :user_id AND status = 'abandoned') AS quit,
@@ -144,7 +148,8 @@ SELECT count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND
        count(*) FILTER (WHERE from_user_id = :user_id
                           AND (status = 'abandoned' OR (status = 'completed' AND NOT did_beat))) AS defended
   FROM workout_challenges
- WHERE :user_id IN (from_user_id, to_user_id);
+ WHERE :user_id IN (from_user_id, to_user_id)
+  ) counts;
 
 -- name: retry_stats^
 SELECT * FROM get_user_retry_stats(:user_id);

@@ -70,3 +70,29 @@ def test_a_json_body_is_read_whatever_the_content_type_says(api, john):
     # Then it is logged
     assert response.status_code == 201, response.text
     assert len(api.get("/workouts", john).json["items"]) == 1
+
+
+HALF_AN_EMOJI = r"Leg day \ud83d"  # valid JSON escaping half of an emoji: no UTF-8 form exists
+TEXT_FIELDS = {
+    "workout_name": ("POST", "/workouts", '{"workout_name": "%s", "duration_minutes": 30, "total_volume": 1}'),
+    "notes": ("POST", "/workouts",
+              '{"workout_name": "Legs", "duration_minutes": 30, "total_volume": 1, "notes": "%s"}'),
+    "display_name": ("PUT", "/me", '{"display_name": "%s"}'),
+    "avatar_url": ("PUT", "/me", '{"avatar_url": "https://example.com/%s.png"}'),
+    "message": ("POST", "/challenges/create",
+                '{"to_user_ids": ["%s"], "workout_log_id": "%s", "message": "%%s"}' % (new_id(), new_id())),
+}
+
+
+@pytest.mark.parametrize("field", list(TEXT_FIELDS))
+def test_text_with_half_an_emoji_is_invalid(api, conn, redis_client, john, field):
+    # Given John, and a text field holding an unpaired surrogate escape
+    method, path, template = TEXT_FIELDS[field]
+    before = snapshot(conn, redis_client)
+
+    # When it is sent
+    response = send_raw(api, method, path, john, template % HALF_AN_EMOJI)
+
+    # Then 422 naming the field (never a 500 from the worker), and nothing queued or stored
+    assert_problem(response, 422, "validation_error", field)
+    assert snapshot(conn, redis_client) == before
