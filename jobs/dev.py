@@ -6,7 +6,6 @@ seeds the demo, and runs every Procfile process until Ctrl-C.
 """
 
 import os
-import shlex
 import signal
 import socket
 import subprocess

@@ -7,6 +7,7 @@ from psycopg.types.json import Jsonb
 
 from sql import queries
 from workers.broker import command
+from workers.challenge_access import check_access, check_latest_round
 from workers.commands import CommandRejected
 from workers.runtime import settings
 
@@ -106,24 +107,10 @@ def beat_this(conn, *, user_id: str, activity_id: str, challenge_ids: list[str],
 
 def _lock_for(conn, challenge_id: str, user_id: str, *, status: str | tuple[str, ...],
               side: str = "to_user_id") -> dict:
-    """The challenge, locked, if `user_id` is on `side` of it and it is in `status`."""
-    statuses = (status,) if isinstance(status, str) else status
+    """The challenge, locked, if `user_id` may act on it (see `check_access`)."""
     challenge = Q.lock_challenge(conn, id=challenge_id)
-    if challenge is None:
-        withdrawn = Q.get_withdrawn_challenge(conn, id=challenge_id)
-        if withdrawn and user_id in (str(withdrawn["from_user_id"]), str(withdrawn["to_user_id"])):
-            raise CommandRejected("invalid_state", "The sender withdrew this challenge.")
-    if challenge is None or user_id not in (str(challenge["from_user_id"]), str(challenge["to_user_id"])):
-        raise CommandRejected("not_found", "No such challenge.", 404)
-    if str(challenge[side]) != user_id:
-        who = "challenged user" if side == "to_user_id" else "sender"
-        raise CommandRejected("forbidden", f"Only the {who} can do this.", 403)
-    if challenge["status"] not in statuses:
-        raise CommandRejected("invalid_state",
-                              f"The challenge is {challenge['status']}, not {' or '.join(statuses)}.")
-    if challenge["status"] == "pending" and challenge["is_expired"]:
-        raise CommandRejected("invalid_state", "The challenge has expired.")
-    return challenge
+    withdrawn = challenge is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
+    return check_access(challenge, withdrawn, user_id, status=status, side=side)
 
 
 def accept_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
@@ -157,11 +144,9 @@ def delete_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
 
 def retry_challenge(conn, *, user_id: str, challenge_id: str, challenge_ids: list[str],
                     message: str | None = None) -> dict:
-    """A rematch against the same target, linked to the round it follows. Only the latest round
-    of a chain can be retried, so a chain never forks."""
+    """A rematch against the same target, linked to the round it follows."""
     original = _lock_for(conn, challenge_id, user_id, status=("completed", "abandoned"))
-    if original["retry_count"]:
-        raise CommandRejected("invalid_state", "This round was already retried; retry the latest round.")
+    check_latest_round(original)
     challenger = str(original["from_user_id"])
     require_friends(conn, user_id, challenger)
     round_number = Q.retry_round(conn, id=challenge_id)

@@ -11,6 +11,8 @@ from api.schemas import (
     QUIT_REASONS, MAX_QUIT_REASON, Challenge, ChallengeAbandon, ChallengeComplete, ChallengeCreate,
     ChallengeListQuery, ChallengePage, ChallengeRetry, ChallengeStats, RetryChain, QuitReasons)
 from api.validation import decode_cursor, load_body, load_query, page
+from workers.challenge_access import check_access, check_latest_round
+from workers.commands import CommandRejected
 
 CREATE, LIST_QUERY = ChallengeCreate(), ChallengeListQuery()
 JOINED_COLUMNS = ("from_display_name", "from_avatar_url", "to_display_name", "to_avatar_url", "is_expired")
@@ -50,38 +52,21 @@ def challenge_view(row: dict, caller: str) -> dict:
     return view
 
 
-def already_retried(row: dict) -> Problem | None:
-    if row["retry_count"]:
-        return Problem(409, "invalid_state", "This round was already retried; retry the latest round.")
-    return None
-
-
 def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[str, ...],
-                    side: str = "to_user_id", refuse=None):
-    """The API's early answer for a command on a challenge in `status` by the user on `side`
-    (and, when given, unless `refuse(row)` names a problem); the worker checks the same again
-    under a row lock."""
-    statuses = (status,) if isinstance(status, str) else status
+                    side: str = "to_user_id", also=None):
+    """The API's early answer for a command on the challenge (`check_access`, then `also`);
+    the worker checks the same again under a row lock."""
 
     def precheck():
         with db.reading(caller) as conn:
             row = Q.get_challenge(conn, id=challenge_id)
             withdrawn = row is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
-        if withdrawn:
-            raise Problem(409, "invalid_state", "The sender withdrew this challenge.")
-        if row is None:
-            raise not_found("No such challenge.")
-        if str(row[side]) != caller:
-            who = "challenged user" if side == "to_user_id" else "sender"
-            raise Problem(403, "forbidden", f"Only the {who} can do this.")
-        if row["status"] not in statuses:
-            raise Problem(409, "invalid_state",
-                          f"The challenge is {row['status']}, not {' or '.join(statuses)}.")
-        if row["status"] == "pending" and row["is_expired"]:
-            raise Problem(409, "invalid_state", "The challenge has expired.")
-        problem = refuse and refuse(row)
-        if problem:
-            raise problem
+        try:
+            check_access(row, withdrawn, caller, status=status, side=side)
+            if also:
+                also(row)
+        except CommandRejected as rejection:
+            raise Problem(rejection.status, rejection.code, rejection.detail) from None
 
     return precheck
 
@@ -154,10 +139,10 @@ class ChallengeCommand:
     the given statuses."""
 
     def __init__(self, db, dispatcher, *, verb: str, summary: str, status, schema=None,
-                 body_optional: bool = False, creates: bool = False, refuse=None):
+                 body_optional: bool = False, creates: bool = False, also=None):
         self.db, self.dispatcher = db, dispatcher
         self.actor, self.status, self.creates = f"challenges.{verb}", status, creates
-        self.refuse = refuse
+        self.also = also
         self.schema, self.body_optional = schema and schema(), body_optional
         self.openapi = {"post": Op(summary, body=schema, mutation=True,
                                    errors=(403, 404, 409) + ((422,) if schema else ()))}
@@ -170,7 +155,7 @@ class ChallengeCommand:
         self.dispatcher.submit(req, resp, actor=self.actor, payload=payload,
                                ids=new_challenge_ids() if self.creates else None,
                                precheck=challenge_check(self.db, caller, challenge_id,
-                                                        status=self.status, refuse=self.refuse),
+                                                        status=self.status, also=self.also),
                                creates=self.creates)
 
 
@@ -184,7 +169,7 @@ def command_routes(db, dispatcher) -> list[tuple[str, ChallengeCommand]]:
         dict(verb="abandon", status="accepted", schema=ChallengeAbandon,
              summary="Quit an accepted challenge with a reason the challenger will see."),
         dict(verb="retry", status=("completed", "abandoned"), schema=ChallengeRetry,
-             body_optional=True, creates=True, refuse=already_retried,
+             body_optional=True, creates=True, also=check_latest_round,
              summary="Rematch: a new accepted challenge against the same target, linked to "
                      "this round (the latest of its chain). The body is optional."),
     ]

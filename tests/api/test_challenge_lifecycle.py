@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.api.support import assert_problem, new_id, row_counts, snapshot
+from tests.api.support import assert_problem, new_id, snapshot
 
 KG_PER_LB = 0.45359237
 TARGET = {"duration_minutes": 30, "total_volume": 10000, "volume_unit": "lb"}
