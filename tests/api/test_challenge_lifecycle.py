@@ -17,29 +17,6 @@ PRESETS = ["Too hard for me 😓", "Not feeling it today 😴", "This is impossi
            "I give up 🏳️", "Maybe next time 😅", "I'm not ready yet 🙈"]
 
 
-@pytest.fixture
-def cast(api):
-    """John and Sarah are friends; Mike knows nobody; John has logged a 30 min, 10,000 lb
-    workout."""
-    john, sarah, mike = api.sign_up("John"), api.sign_up("Sarah"), api.sign_up("Mike")
-    api.befriend(john, sarah)
-    return SimpleNamespace(john=john, sarah=sarah, mike=mike, workout=api.log_workout(john, **_log(TARGET)))
-
-
-@pytest.fixture
-def pending(api, cast):
-    """John challenges Sarah to beat his workout; she has not answered yet."""
-    [challenge_id] = api.challenge(cast.john, [cast.sarah], cast.workout)
-    return challenge_id
-
-
-@pytest.fixture
-def accepted(api, cast, pending):
-    """The same challenge, accepted by Sarah."""
-    assert api.post(f"/challenges/accept/{pending}", cast.sarah).status_code == 200
-    return pending
-
-
 # Helpers: each reads what a user would see ---------------------------------------------------
 
 def _log(stats: dict) -> dict:

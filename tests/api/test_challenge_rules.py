@@ -1,35 +1,11 @@
 """The rules of challenges, as a user meets them: the answer's status and `code`, and that the
 challenge (and everything around it) is exactly as it was afterwards."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from tests.api.support import assert_problem, new_id, snapshot
 
 ATTEMPT = {"duration_minutes": 28, "total_volume": 12500, "volume_unit": "lb"}
-
-
-@pytest.fixture
-def cast(api):
-    """John and Sarah are friends; Mike knows nobody; John has logged a workout."""
-    john, sarah, mike = api.sign_up("John"), api.sign_up("Sarah"), api.sign_up("Mike")
-    api.befriend(john, sarah)
-    return SimpleNamespace(john=john, sarah=sarah, mike=mike, workout=api.log_workout(john))
-
-
-@pytest.fixture
-def pending(api, cast):
-    """A challenge from John to Sarah, still pending."""
-    [challenge_id] = api.challenge(cast.john, [cast.sarah], cast.workout)
-    return challenge_id
-
-
-@pytest.fixture
-def accepted(api, cast, pending):
-    """The same challenge, accepted by Sarah."""
-    assert api.post(f"/challenges/accept/{pending}", cast.sarah).status_code == 200
-    return pending
 
 
 def challenge_state(api, user, challenge_id) -> dict:

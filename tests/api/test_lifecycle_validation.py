@@ -2,30 +2,12 @@
 notifications, unknown challenges): a 4xx problem that names what is wrong, and nothing changed,
 no row and no job."""
 
-from types import SimpleNamespace
-
 import pytest
 
 from tests.api.support import assert_problem, auth, new_id, send_raw, snapshot
 
 LOSS = {"duration_minutes": 45, "total_volume": 5000, "volume_unit": "kg"}
 PARTIAL = {"duration_minutes": 12, "total_volume": 3000, "volume_unit": "lb"}
-
-
-@pytest.fixture
-def cast(api):
-    """John and Sarah are friends; Mike knows nobody; John has logged a workout."""
-    john, sarah, mike = api.sign_up("John"), api.sign_up("Sarah"), api.sign_up("Mike")
-    api.befriend(john, sarah)
-    return SimpleNamespace(john=john, sarah=sarah, mike=mike, workout=api.log_workout(john))
-
-
-@pytest.fixture
-def accepted(api, cast):
-    """John's challenge to Sarah, accepted by her."""
-    [challenge_id] = api.challenge(cast.john, [cast.sarah], cast.workout)
-    assert api.post(f"/challenges/accept/{challenge_id}", cast.sarah).status_code == 200
-    return challenge_id
 
 
 @pytest.fixture

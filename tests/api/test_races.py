@@ -12,8 +12,6 @@ in the opposite order, so each side wins some rounds.
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import SimpleNamespace
-
 import psycopg
 import pytest
 
@@ -38,26 +36,6 @@ class Command:
     path: str
     user: str
     body: dict | None = None
-
-
-@pytest.fixture
-def cast(api):
-    """John and Sarah are friends; John has logged a workout (30 min, 10000 lb)."""
-    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
-    api.befriend(john, sarah)
-    return SimpleNamespace(john=john, sarah=sarah, workout=api.log_workout(john, minutes=30, volume=10000))
-
-
-@pytest.fixture
-def pending(api, cast):
-    [challenge_id] = api.challenge(cast.john, [cast.sarah], cast.workout)
-    return challenge_id
-
-
-@pytest.fixture
-def accepted(api, cast, pending):
-    assert api.post(f"/challenges/accept/{pending}", cast.sarah).status_code == 200
-    return pending
 
 
 @pytest.fixture
