@@ -7,6 +7,15 @@ ALTER VIEW user_friends SET (security_invoker = true);
 ALTER VIEW pending_challenges_with_users SET (security_invoker = true);
 ALTER VIEW challenge_retry_chains SET (security_invoker = true);
 
+-- The feed policy asked are_friends() once per post; the caller's friends as one subquery are
+-- computed once per query instead, and each post is a hash lookup.
+DROP POLICY visible_posts ON activity_feed;
+CREATE POLICY visible_posts ON activity_feed FOR SELECT TO challenges_api
+    USING (user_id = app_user_id()
+           OR visibility = 'public'
+           OR (visibility = 'friends'
+               AND user_id IN (SELECT friend_id FROM user_friends WHERE user_id = app_user_id())));
+
 -- A pending challenge its sender deleted leaves this tombstone, so a command still queued for
 -- it (an accept racing the delete) is refused as `invalid_state`, not as an unknown challenge.
 CREATE TABLE withdrawn_challenges (

@@ -50,8 +50,15 @@ SELECT id, workout_name, duration_minutes, total_volume, volume_unit, notes, per
 SELECT id, user_id FROM workout_logs WHERE id = :id;
 
 -- name: feed
+-- The newest `limit` posts of each author (the caller and their friends) from the per-author
+-- index, merged; so the cost follows the number of friends, not the size of the feed table.
 -- can_beat_this: a friend's workout post the caller has not taken on yet (a second go at the
 -- same workout is a retry of that challenge).
+WITH authors AS (
+    SELECT :user_id::uuid AS user_id
+    UNION ALL
+    SELECT friend_id FROM user_friends WHERE user_id = :user_id
+)
 SELECT f.id, f.user_id, f.activity_type, f.activity_data, f.workout_log_id, f.visibility,
        f.created_at, u.display_name, u.avatar_url,
        (f.activity_type = 'workout_completed' AND f.user_id <> :user_id
@@ -59,11 +66,16 @@ SELECT f.id, f.user_id, f.activity_type, f.activity_data, f.workout_log_id, f.vi
         AND NOT EXISTS (SELECT 1 FROM workout_challenges c
                          WHERE c.activity_id = f.id AND c.to_user_id = :user_id AND NOT c.is_retry)
        ) AS can_beat_this
-  FROM activity_feed f JOIN users u ON u.id = f.user_id
- WHERE (f.user_id = :user_id
-        OR (f.visibility IN ('friends', 'public')
-            AND f.user_id IN (SELECT friend_id FROM user_friends WHERE user_id = :user_id)))
-   AND (:cursor_at::timestamptz IS NULL OR (f.created_at, f.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+  FROM authors a
+ CROSS JOIN LATERAL (
+    SELECT * FROM activity_feed p
+     WHERE p.user_id = a.user_id
+       AND (a.user_id = :user_id OR p.visibility IN ('friends', 'public'))
+       AND (:cursor_at::timestamptz IS NULL
+            OR (p.created_at, p.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+     ORDER BY p.created_at DESC, p.id DESC
+     LIMIT :limit) f
+  JOIN users u ON u.id = f.user_id
  ORDER BY f.created_at DESC, f.id DESC
  LIMIT :limit;
 
