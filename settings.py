@@ -32,6 +32,8 @@ class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_namespace: str = "challenges"
     chroma_url: str = "http://127.0.0.1:8000"
+    chroma_collection: str = "challenge_events"
+    embedding_function: str = "default"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_public_key: str = ""
     jwt_audience: str = ""
@@ -60,7 +62,8 @@ class Settings:
         defaults = cls()
         readers = {
             "database_url": str, "api_database_url": str, "redis_url": str,
-            "redis_namespace": str, "chroma_url": str, "jwt_secret": str,
+            "redis_namespace": str, "chroma_url": str, "chroma_collection": str,
+            "embedding_function": str, "jwt_secret": str,
             "jwt_public_key": str, "jwt_audience": str, "jwt_issuer": str, "port": int,
             "auto_post_to_feed": _bool, "challenge_ttl_seconds": int,
             "leaderboard_refresh_seconds": int, "expiry_interval_seconds": int,

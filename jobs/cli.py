@@ -1,4 +1,4 @@
-"""`challenges`: the operator's command line (migrate, token, seed-demo, scheduler, dev)."""
+"""`challenges`: the operator's command line (migrate, token, seed-demo, reindex, scheduler, dev)."""
 
 import argparse
 import os
@@ -28,6 +28,20 @@ def cmd_seed_demo(args, settings: Settings) -> None:
         print(f"{name:6} {user_id}")
 
 
+def cmd_reindex(args, settings: Settings) -> None:
+    from workers.db import Database
+    from workers.embeddings import load_embedding
+    from workers.event_log import EventLog, reindex
+
+    log = EventLog(settings.chroma_url, settings.chroma_collection, load_embedding(settings.embedding_function))
+    db = Database(settings.database_url, max_size=1)
+    try:
+        with db.connection() as conn:
+            print(f"indexed {reindex(conn, log)} event(s) into {settings.chroma_collection}")
+    finally:
+        db.close()
+
+
 def cmd_scheduler(args, settings: Settings) -> None:
     from jobs.scheduler import main
 
@@ -51,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
     token.set_defaults(run=cmd_token)
     commands.add_parser("seed-demo", help="create demo users, friendships, workouts, challenges"
                         ).set_defaults(run=cmd_seed_demo)
+    commands.add_parser("reindex", help="rebuild the ChromaDB event log from the events table"
+                        ).set_defaults(run=cmd_reindex)
     commands.add_parser("scheduler", help="run the maintenance scheduler (one per deployment)"
                         ).set_defaults(run=cmd_scheduler)
     dev = commands.add_parser("dev", help="run everything locally with demo data")

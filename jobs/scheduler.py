@@ -5,12 +5,12 @@ import logging
 import zlib
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from dramatiq import Message
 
 from jobs import maintenance
 from settings import Settings
 from sql import queries
 from workers.db import Database
+from workers.outbox import index_message, publish_message
 
 Q = queries("jobs")
 log = logging.getLogger("jobs.scheduler")
@@ -34,12 +34,15 @@ def run_guarded(db: Database, name: str, job) -> bool:
 
 
 def sweep_outbox(conn, broker, settings: Settings) -> int:
-    """Hand events a dead worker left unpublished to the `events.publish` actor."""
-    event_ids = maintenance.stale_unpublished_events(conn, settings.outbox_grace_seconds)
-    if event_ids:
-        broker.enqueue(Message(queue_name="events", actor_name="events.publish",
-                               args=(event_ids,), kwargs={}, options={}))
-    return len(event_ids)
+    """Hand on what a dead worker or a ChromaDB outage left behind: unpublished events to
+    `events.publish`, events not yet in the event log to `event_log.index`."""
+    unpublished = maintenance.stale_unpublished_events(conn, settings.outbox_grace_seconds)
+    unindexed = maintenance.stale_unindexed_events(conn, settings.outbox_grace_seconds)
+    if unpublished:
+        broker.enqueue(publish_message(unpublished))
+    if unindexed:
+        broker.enqueue(index_message(unindexed))
+    return len(unpublished) + len(unindexed)
 
 
 def build_scheduler(settings: Settings, db: Database, broker) -> BlockingScheduler:

@@ -6,12 +6,21 @@
   the end, so several runs can share one Redis.
 - One real Dramatiq worker (threads, in this process) consumes the session's queues, so API
   calls with `Prefer: wait=5` are carried out exactly as in production.
+- One real ChromaDB server (`chroma run`, the one the chromadb package ships) on a free port with
+  a temporary directory, for the event log; the offline hashed embedding, so no download.
 
 The environment is set before any `workers` import: the worker runtime reads it once.
 """
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,6 +34,19 @@ os.environ.pop("API_DATABASE_URL", None)
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ["REDIS_NAMESPACE"] = f"wc-test-{RUN_ID}"
 os.environ["OUTBOX_GRACE_SECONDS"] = "0"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+CHROMA_PORT = free_port()
+os.environ["CHROMA_URL"] = f"http://127.0.0.1:{CHROMA_PORT}"
+os.environ["CHROMA_COLLECTION"] = f"events-{RUN_ID}"
+os.environ["EMBEDDING_FUNCTION"] = "hashed"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from settings import Settings  # noqa: E402
 
@@ -81,6 +103,44 @@ def conn(database):
     with psycopg.connect(database, row_factory=dict_row) as connection:
         configure_connection(connection)
         yield connection
+
+
+class ChromaServer:
+    """`chroma run` on CHROMA_PORT over one directory; stop and start keep the data."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="wc-chroma-")
+        self.process = None
+
+    def start(self) -> None:
+        chroma_cli = Path(sys.executable).parent / "chroma"  # installed with the chromadb package
+        self.process = subprocess.Popen([str(chroma_cli), "run", "--path", self.path, "--port", str(CHROMA_PORT)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", CHROMA_PORT), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("chroma run did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chroma():
+    """The session's ChromaDB server, running before any worker indexes an event."""
+    server = ChromaServer()
+    server.start()
+    yield server
+    server.stop()
+    server.remove()
 
 
 @pytest.fixture(scope="session")

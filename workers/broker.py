@@ -12,6 +12,7 @@ Delivery tuning (see README "Failure and recovery"):
 """
 
 import dramatiq
+import httpx
 import psycopg
 import psycopg_pool
 import redis
@@ -19,6 +20,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifications, AgeLimit
 
 from workers.commands import COMMAND_QUEUE
+from workers.event_log import EventLogUnavailable
+from workers.outbox import index_message
 from workers.runtime import execute, jobs, redis_client, settings
 
 HEARTBEAT_TIMEOUT_MS = 30_000
@@ -38,11 +41,20 @@ TRANSIENT_ERRORS = (
     psycopg_pool.PoolTimeout,
     redis.ConnectionError,
     redis.TimeoutError,
+    # ChromaDB unreachable (its HTTP client is httpx).
+    EventLogUnavailable,
+    httpx.TransportError,
 )
 
 
-def is_transient(retries: int, exception: BaseException) -> bool:
-    return retries <= MAX_RETRIES and isinstance(exception, TRANSIENT_ERRORS)
+def transient_within(max_retries: int):
+    def is_transient(retries: int, exception: BaseException) -> bool:
+        return retries <= max_retries and isinstance(exception, TRANSIENT_ERRORS)
+
+    return is_transient
+
+
+is_transient = transient_within(MAX_RETRIES)
 
 
 class JobTracking(Middleware):
@@ -76,10 +88,10 @@ broker = make_broker(redis_client)
 dramatiq.set_broker(broker)
 
 
-def actor(name: str, queue_name: str = COMMAND_QUEUE):
+def actor(name: str, queue_name: str = COMMAND_QUEUE, max_retries: int = MAX_RETRIES):
     """Declare an actor named "area.verb" with the retry and time limits every actor gets."""
-    return dramatiq.actor(actor_name=name, queue_name=queue_name, max_retries=MAX_RETRIES,
-                          time_limit=TIME_LIMIT_MS, retry_when=is_transient)
+    return dramatiq.actor(actor_name=name, queue_name=queue_name, max_retries=max_retries,
+                          time_limit=TIME_LIMIT_MS, retry_when=transient_within(max_retries))
 
 
 def command(name: str, rule):
@@ -87,7 +99,9 @@ def command(name: str, rule):
     exactly once per job. The rule stays a plain function, testable on a connection."""
 
     def perform(job_id: str, user_id: str, **payload) -> None:
-        execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
+        published = execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
+        if published:
+            broker.enqueue(index_message(published))
 
     perform.__name__ = perform.__qualname__ = rule.__name__
     return actor(name)(perform)

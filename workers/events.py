@@ -1,11 +1,32 @@
-"""Actors of the outbox: re-publishing the events a dead worker left behind."""
+"""Actors of the outbox: re-publishing the events a dead worker left behind, and putting events
+into the ChromaDB event log."""
 
 from workers.broker import actor
-from workers.outbox import publish_events
+from workers.event_log import EventLog, index_events
+from workers.embeddings import load_embedding
+from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE, publish_events
 from workers.runtime import db, redis_client, settings
 
+# Few retries: while ChromaDB is down the scheduler's sweep hands the events on again anyway.
+EVENT_LOG_RETRIES = 3
+_event_log = None
 
-@actor("events.publish", queue_name="events")
+
+def event_log() -> EventLog:
+    global _event_log
+    if _event_log is None:
+        _event_log = EventLog(settings.chroma_url, settings.chroma_collection,
+                              load_embedding(settings.embedding_function))
+    return _event_log
+
+
+@actor("events.publish", queue_name=EVENTS_QUEUE)
 def publish(event_ids: list[str]) -> None:
     with db.connection() as conn:
         publish_events(conn, redis_client, settings, event_ids)
+
+
+@actor("event_log.index", queue_name=EVENT_LOG_QUEUE, max_retries=EVENT_LOG_RETRIES)
+def index(event_ids: list[str]) -> None:
+    with db.connection() as conn:
+        index_events(conn, event_log(), event_ids)

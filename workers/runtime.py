@@ -20,12 +20,14 @@ db = Database(settings.database_url, max_size=settings.worker_pool_size)
 jobs = JobStore(redis_client, settings)
 
 
-def execute(job_id: str, actor_name: str, user_id: str, effect) -> dict:
-    """Run a command exactly once, publish its outbox events, then tell waiting clients."""
+def execute(job_id: str, actor_name: str, user_id: str, effect) -> list[str]:
+    """Run a command exactly once, publish its outbox events, then tell waiting clients.
+    Returns the ids of the events it published."""
+    published = []
     with db.connection() as conn:
         outcome, xact_id = run_command(conn, job_id=job_id, actor_name=actor_name,
                                        user_id=user_id, effect=effect)
         if xact_id is not None:
-            publish_transaction(conn, redis_client, settings, xact_id)
+            published = publish_transaction(conn, redis_client, settings, xact_id)
     jobs.finish(job_id, user_id, outcome)
-    return outcome
+    return published

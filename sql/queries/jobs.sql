@@ -43,6 +43,12 @@ WITH pruned AS (
 )
 SELECT count(*) FROM pruned;
 
+-- name: stale_unindexed_events
+SELECT id FROM events
+ WHERE indexed_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)
+ ORDER BY created_at
+ LIMIT :limit;
+
 -- name: stale_unpublished_events
 SELECT id FROM events
  WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)

@@ -151,5 +151,29 @@ SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
  WHERE id = ANY(:ids::uuid[]) AND published_at IS NULL
  FOR UPDATE SKIP LOCKED;
 
+-- name: events_to_index
+-- Locked until they are marked indexed, so two indexers never work on one event at once.
+SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
+       f.display_name AS from_name, t.display_name AS to_name
+  FROM events e
+  LEFT JOIN users f ON f.id = (e.payload ->> 'from_user_id')::uuid
+  LEFT JOIN users t ON t.id = (e.payload ->> 'to_user_id')::uuid
+ WHERE e.id = ANY(:ids::uuid[]) AND e.indexed_at IS NULL
+ ORDER BY e.created_at, e.id
+   FOR UPDATE OF e SKIP LOCKED;
+
+-- name: events_page
+SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
+       f.display_name AS from_name, t.display_name AS to_name
+  FROM events e
+  LEFT JOIN users f ON f.id = (e.payload ->> 'from_user_id')::uuid
+  LEFT JOIN users t ON t.id = (e.payload ->> 'to_user_id')::uuid
+ WHERE :cursor_at::timestamptz IS NULL OR (e.created_at, e.id) > (:cursor_at::timestamptz, :cursor_id::uuid)
+ ORDER BY e.created_at, e.id
+ LIMIT :limit;
+
+-- name: mark_events_indexed!
+UPDATE events SET indexed_at = now() WHERE id = ANY(:ids::uuid[]);
+
 -- name: mark_events_published!
 UPDATE events SET published_at = now() WHERE id = ANY(:ids::uuid[]);
