@@ -33,31 +33,28 @@ def minutes(stats: dict) -> str:
 def sentence(event: dict) -> str:
     """The event in the seed's words, e.g. "Sarah beat John's 'Beast Mode Legs' challenge
     (28 min vs 35 min, 12500 lbs vs 10000 lbs)"."""
-    p = event["payload"]
+    p, kind = event["payload"], event["event_type"]
     challenger, challenged = event["from_name"] or "Someone", event["to_name"] or "someone"
     workout, target, attempt = f"'{p['workout_name']}'", p.get("target"), p.get("attempt")
-    kind = event["event_type"]
     if kind == "challenge_created" and p.get("activity_id"):
         return (f"{challenged} took on {challenger}'s {workout} from the feed: BEAT THIS "
                 f"({minutes(target)}, {volume(target)})")
+    if kind == "challenge_created":
+        return f"{challenger} challenged {challenged} to {workout} ({minutes(target)}, {volume(target)})"
     if kind == "challenge_completed":
         versus = f"({minutes(attempt)} vs {minutes(target)}, {volume(attempt)} vs {volume(target)})"
         if p["did_beat"]:
             return f"{challenged} beat {challenger}'s {workout} challenge {versus}"
         return f"{challenged} attempted {challenger}'s {workout} challenge but fell short {versus}"
-    texts = {
-        "challenge_created": f"{challenger} challenged {challenged} to {workout} "
-                             f"({minutes(target)}, {volume(target)})",
+    if kind == "challenge_abandoned":
+        return f"{challenged} abandoned challenge from {challenger} for {workout} with reason: {p['quit_reason']}"
+    return {
         "challenge_accepted": f"{challenged} accepted {challenger}'s challenge {workout}",
         "challenge_declined": f"{challenged} declined {challenger}'s challenge {workout}",
-        "challenge_abandoned": f"{challenged} abandoned challenge from {challenger} for {workout} "
-                               f"with reason: {p.get('quit_reason')}",
-        "challenge_retried": f"{challenged} RETRIED challenge against {challenger} for {workout} "
-                             f"(not giving up!)",
+        "challenge_retried": f"{challenged} RETRIED challenge against {challenger} for {workout} (not giving up!)",
         "challenge_expired": f"{challenger}'s challenge to {challenged} for {workout} expired unanswered",
         "challenge_withdrawn": f"{challenger} withdrew the challenge to {challenged} for {workout}",
-    }
-    return texts[kind]
+    }[kind]
 
 
 def metadata(event: dict) -> dict:
@@ -167,7 +164,10 @@ def index_events(conn, log: EventLog, event_ids: list[str]) -> int:
 
 
 def reindex(conn, log: EventLog, batch_size: int = 500) -> int:
-    """Rebuild the collection from the events table, oldest first."""
+    """Rebuild the collection from the events table, oldest first. Every event is first marked
+    not indexed, so if this stops half-way the scheduler's sweep finishes the job."""
+    with conn.transaction():
+        Q.mark_all_events_unindexed(conn)
     log.reset()
     indexed, cursor_at, cursor_id = 0, None, None
     while True:

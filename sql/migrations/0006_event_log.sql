@@ -1,6 +1,7 @@
 -- The event log in ChromaDB: each outbox event is indexed once (upserted by its id) and marked
 -- here, so the sweep can hand on whatever ChromaDB missed while it was down. Events carry
--- everything their sentence and metadata need, so the log can be rebuilt from this table alone.
+-- everything their sentence and metadata need but the names, which are the users' display names
+-- at indexing time; so the log can be rebuilt from this table and the profiles.
 
 ALTER TABLE events ADD COLUMN indexed_at timestamptz;
 CREATE INDEX events_unindexed ON events (created_at) WHERE indexed_at IS NULL;

@@ -175,5 +175,8 @@ SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
 -- name: mark_events_indexed!
 UPDATE events SET indexed_at = now() WHERE id = ANY(:ids::uuid[]);
 
+-- name: mark_all_events_unindexed!
+UPDATE events SET indexed_at = NULL WHERE indexed_at IS NOT NULL;
+
 -- name: mark_events_published!
 UPDATE events SET published_at = now() WHERE id = ANY(:ids::uuid[]);
