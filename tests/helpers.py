@@ -58,6 +58,13 @@ class Api:
         assert response.status_code == 201, response.text
         return response.json["challenge_ids"]
 
+    def retry(self, user: str, challenge_id: str) -> str:
+        """The rematch `user` asks for; its id."""
+        response = self.post(f"/challenges/retry/{challenge_id}", user)
+        assert response.status_code == 201, response.text
+        [rematch] = response.json["challenge_ids"]
+        return rematch
+
     def notifications(self, user: str) -> list[dict]:
         response = self.get("/notifications", user)
         assert response.status_code == 200, response.text

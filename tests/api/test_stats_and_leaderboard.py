@@ -45,13 +45,6 @@ def decline(api, user, challenge_id) -> None:
     assert response.status_code == 200, response.text
 
 
-def retry(api, user, challenge_id) -> str:
-    response = api.post(f"/challenges/retry/{challenge_id}", user)
-    assert response.status_code == 201, response.text
-    [rematch] = response.json["challenge_ids"]
-    return rematch
-
-
 def play(api, sender, recipient, workout, outcome, reason=None) -> str:
     """A challenge from `sender`, accepted by `recipient` and then won, lost or quit."""
     [challenge_id] = send(api, sender, [recipient], workout)
@@ -131,12 +124,12 @@ def season(api, conn):
     [i] = send(api, john, [sarah], legs)
     expire(conn, i)
 
-    finish(api, sarah, retry(api, sarah, b), "win")           # b1
-    d1 = retry(api, sarah, d)
+    finish(api, sarah, api.retry(sarah, b), "win")           # b1
+    d1 = api.retry(sarah, d)
     finish(api, sarah, d1, "loss")
-    finish(api, sarah, retry(api, sarah, d1), "win")          # d2
-    retry(api, sarah, c)                                      # c1, accepted and not played yet
-    finish(api, sarah, retry(api, sarah, e), "quit", NEXT_TIME)  # e1
+    finish(api, sarah, api.retry(sarah, d1), "win")          # d2
+    api.retry(sarah, c)                                      # c1, accepted and not played yet
+    finish(api, sarah, api.retry(sarah, e), "quit", NEXT_TIME)  # e1
 
     sarahs = api.log_workout(sarah, minutes=40, volume=8000, unit="lb", name="Sarah's Circuit")
     play(api, sarah, john, sarahs, "win")                     # s1
@@ -278,7 +271,7 @@ def league(api, conn):
         finish(api, player, round_[player], outcome, TOO_HARD)
     accept(api, cast.quinn, third)
     finish(api, cast.quinn, third, "loss")
-    finish(api, cast.tina, retry(api, cast.tina, first[cast.tina]), "win")
+    finish(api, cast.tina, api.retry(cast.tina, first[cast.tina]), "win")
     refresh(conn)
     return cast
 
@@ -477,9 +470,9 @@ def test_the_first_winning_retry_of_a_chain_counts_even_if_later_rounds_win_too(
     john, sarah = api.sign_up("John"), api.sign_up("Sarah")
     api.befriend(john, sarah)
     original = play(api, john, sarah, api.log_workout(john), "loss")
-    first = retry(api, sarah, original)
+    first = api.retry(sarah, original)
     finish(api, sarah, first, "win")
-    finish(api, sarah, retry(api, sarah, first), "win")
+    finish(api, sarah, api.retry(sarah, first), "win")
 
     # When she opens her profile
     numbers = stats(api, sarah)

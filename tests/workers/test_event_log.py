@@ -118,13 +118,6 @@ def act(api, user, verb, challenge_id, body=None) -> None:
     assert response.status_code == 200, response.text
 
 
-def retry(api, user, challenge_id) -> str:
-    response = api.post(f"/challenges/retry/{challenge_id}", user)
-    assert response.status_code == 201, response.text
-    [rematch] = response.json["challenge_ids"]
-    return rematch
-
-
 def john_and_sarah(api):
     """John and Sarah are friends; John has logged Beast Mode Legs, 35 min and 10,000 lb."""
     john, sarah = api.sign_up("John"), api.sign_up("Sarah")
@@ -216,9 +209,9 @@ def test_a_failed_attempt_and_two_retries_are_logged_with_their_round(api, conn)
 
     # When she falls short (40 min, 9,000 lb), retries, falls short again and retries that round
     complete(api, sarah, original, SHORT)
-    round2 = retry(api, sarah, original)
+    round2 = api.retry(sarah, original)
     complete(api, sarah, round2, SHORT)
-    round3 = retry(api, sarah, round2)
+    round3 = api.retry(sarah, round2)
     wait_until_indexed(conn)
 
     # Then each attempt fell short in the log, and each retry carries its retry number
@@ -425,7 +418,7 @@ def history(api, conn) -> SimpleNamespace:
         act(api, sarah, "accept", challenge)
     complete(api, sarah, won, VICTORY)
     complete(api, sarah, lost, SHORT)
-    rematch = retry(api, sarah, lost)
+    rematch = api.retry(sarah, lost)
     act(api, sarah, "decline", declined)
     wait_until_indexed(conn)
     return SimpleNamespace(john=john, sarah=sarah, workout=workout,
