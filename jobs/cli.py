@@ -30,10 +30,9 @@ def cmd_seed_demo(args, settings: Settings) -> None:
 
 def cmd_reindex(args, settings: Settings) -> None:
     from workers.db import Database
-    from workers.embeddings import load_embedding
     from workers.event_log import EventLog, reindex
 
-    log = EventLog(settings.chroma_url, settings.chroma_collection, load_embedding(settings.embedding_function))
+    log = EventLog.for_settings(settings)
     db = Database(settings.database_url, max_size=1)
     try:
         with db.connection() as conn:

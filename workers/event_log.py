@@ -102,6 +102,12 @@ class EventLog:
         self._collection = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def for_settings(cls, settings) -> "EventLog":
+        from workers.embeddings import load_embedding
+
+        return cls(settings.chroma_url, settings.chroma_collection, load_embedding(settings.embedding_function))
+
     def client(self):
         import chromadb
         from chromadb.config import Settings as ChromaSettings

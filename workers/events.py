@@ -3,7 +3,6 @@ into the ChromaDB event log."""
 
 from workers.broker import actor
 from workers.event_log import EventLog, index_events
-from workers.embeddings import load_embedding
 from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE, publish_events
 from workers.runtime import db, redis_client, settings
 
@@ -15,8 +14,7 @@ _event_log = None
 def event_log() -> EventLog:
     global _event_log
     if _event_log is None:
-        _event_log = EventLog(settings.chroma_url, settings.chroma_collection,
-                              load_embedding(settings.embedding_function))
+        _event_log = EventLog.for_settings(settings)
     return _event_log
 
 

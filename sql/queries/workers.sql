@@ -119,14 +119,9 @@ SELECT EXISTS (SELECT 1 FROM workout_challenges
                 WHERE activity_id = :activity_id AND to_user_id = :user_id AND NOT is_retry);
 
 -- name: retry_round$
--- 2 for the first rematch of an original, 3 for a rematch of that rematch, and so on.
-WITH RECURSIVE ancestors AS (
-    SELECT id, retried_from_challenge_id FROM workout_challenges WHERE id = :id
-    UNION ALL
-    SELECT c.id, c.retried_from_challenge_id
-      FROM workout_challenges c JOIN ancestors a ON c.id = a.retried_from_challenge_id
-)
-SELECT count(*) + 1 FROM ancestors;
+-- The round a rematch of :id plays: 2 for the first rematch of an original, 3 for a rematch of
+-- that rematch, and so on.
+SELECT challenge_retry_number(:id) + 2;
 
 -- name: mark_notification_read^
 UPDATE challenge_notifications SET is_read = true, read_at = COALESCE(read_at, now())
