@@ -12,9 +12,10 @@ from api.dispatch import Dispatcher
 from api.errors import handle_unexpected, serialize_problem
 from api.openapi import Op, build_spec
 from api.resources import (
-    challenges, feed, friends, health, jobs, leaderboard, notifications, users, workouts)
+    challenges, feed, friends, health, insights, jobs, leaderboard, notifications, users, workouts)
 from settings import Settings
 from workers.db import json_default
+from workers.event_log import EventLog
 
 API = "/api/v1"
 
@@ -32,7 +33,7 @@ class OpenAPIDocument:
         resp.media = self.document
 
 
-def routes(db, redis_client, dispatcher) -> list[tuple[str, object]]:
+def routes(db, redis_client, dispatcher, event_log) -> list[tuple[str, object]]:
     ready = health.Ready(db, redis_client)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
@@ -49,11 +50,13 @@ def routes(db, redis_client, dispatcher) -> list[tuple[str, object]]:
         ("/challenges/stats", challenges.ChallengeStatsResource(db)),
         ("/challenges/leaderboard", leaderboard.ChallengeLeaderboard(db)),
         ("/challenges/quit-reasons", challenges.QuitReasonsResource()),
-        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher)),
+        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher, event_log)),
         ("/challenges/{challenge_id:uuid}/chain", challenges.ChallengeChain(db)),
         ("/notifications", notifications.Notifications(db)),
         ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
+        ("/insights", insights.InsightList(db, event_log)),
+        ("/insights/search", insights.InsightSearch(event_log)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(db, dispatcher)),
         ("/healthz", health.Health()),
         ("/readyz", ready),
@@ -89,7 +92,7 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     app.resp_options.media_handlers["application/problem+json"] = json_handler
     app.set_error_serializer(serialize_problem)
     app.add_error_handler(Exception, handle_unexpected)
-    for path, resource in routes(db, redis_client, dispatcher):
+    for path, resource in routes(db, redis_client, dispatcher, EventLog.for_settings(settings)):
         app.add_route(path, resource)
     return app
 

@@ -268,6 +268,9 @@ class Challenge(Schema):
         ["victory", "failed", "quit", "in_progress", "pending", "declined", "expired"]))
     opponent = fields.Nested(UserSummary)
     comparison = fields.Nested("Comparison", allow_none=True)
+    encouragement = fields.Nested("Insight", allow_none=True, metadata={
+        "description": "For you as the challenged athlete of a pending or accepted challenge: a "
+                       "line drawn from your results on similar workouts, or null."})
 
 
 class Comparison(Schema):
@@ -365,6 +368,38 @@ class NotificationPage(Schema):
     items = fields.List(fields.Nested(Notification))
     unread_count = fields.Int()
     next_cursor = fields.Str(allow_none=True)
+
+
+class InsightSearchQuery(Schema):
+    q = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class Insight(Schema):
+    kind = fields.Str(validate=validate.OneOf(
+        ["retry_pattern", "quit_pattern", "win_rate_by_kind", "persistence", "tough_benchmarks",
+         "favourite_kind", "encouragement"]))
+    text = fields.Str()
+    evidence = fields.Dict(metadata={"description": "The numbers and challenge ids behind the text."})
+
+
+class Insights(Schema):
+    items = fields.List(fields.Nested(Insight))
+
+
+class EventMatch(Schema):
+    event_id = fields.UUID()
+    event_type = fields.Str()
+    text = fields.Str(metadata={"description": "The event as the log's sentence."})
+    challenge_id = fields.UUID()
+    workout_name = fields.Str()
+    workout_kind = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    similarity = fields.Float(metadata={"description": "Cosine similarity to the query, 1 at best."})
+
+
+class EventMatches(Schema):
+    items = fields.List(fields.Nested(EventMatch))
 
 
 class Health(Schema):

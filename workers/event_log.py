@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 from sql import queries
+from workers.workout_kinds import examples
 
 Q = queries("workers")
 UNITS = {"lb": "lbs", "kg": "kg"}
@@ -57,7 +59,19 @@ def sentence(event: dict) -> str:
     }[kind]
 
 
-def metadata(event: dict) -> dict:
+def quit_progress(payload: dict) -> float | None:
+    """How far into the target the athlete was when they quit (0 to 1), from partial_stats."""
+    partial, target = payload.get("partial_stats"), payload.get("target")
+    if not partial or not target:
+        return None
+    for done, goal in ((partial["total_volume_kg"], target["total_volume_kg"]),
+                       (partial["duration_minutes"], target["duration_minutes"])):
+        if goal > 0:
+            return round(min(done / goal, 1.0), 3)
+    return None
+
+
+def metadata(event: dict, workout_kind: str | None = None) -> dict:
     """What insights filter on. ChromaDB takes no nulls, so absent values are left out."""
     p = event["payload"]
     actor = event["actor_id"] and str(event["actor_id"])
@@ -70,9 +84,11 @@ def metadata(event: dict) -> dict:
         "to_user_id": p["to_user_id"],
         "challenge_id": p["challenge_id"],
         "workout_name": p["workout_name"],
+        "workout_kind": workout_kind,
         "did_beat": p.get("did_beat"),
         "retry_number": p.get("retry_number", 0),
         "quit_reason": p.get("quit_reason"),
+        "quit_progress": quit_progress(p) if event["event_type"] == "challenge_abandoned" else None,
         "beat_this": bool(p.get("activity_id")) and event["event_type"] == "challenge_created",
         "created_at": event["created_at"].timestamp(),
     }
@@ -90,23 +106,46 @@ class Entry:
     metadata: dict
 
 
-def entry(event: dict) -> Entry:
-    return Entry(str(event["id"]), sentence(event), metadata(event))
+def entry(event: dict, workout_kind: str | None = None) -> Entry:
+    return Entry(str(event["id"]), sentence(event), metadata(event, workout_kind))
+
+
+def of_user(user_id: str) -> dict:
+    """The ChromaDB filter for the events a user takes part in, on either side."""
+    return {"$or": [{"from_user_id": user_id}, {"to_user_id": user_id}]}
+
+
+def rows(ids, documents, metadatas, distances=None) -> list[dict]:
+    """ChromaDB's parallel lists as one dict per document."""
+    distances = distances or [None] * len(ids)
+    return [{"id": doc_id, "document": document, "metadata": meta, "distance": distance}
+            for doc_id, document, meta, distance in zip(ids, documents, metadatas, distances)]
 
 
 class EventLog:
-    """One ChromaDB collection over HTTP, opened on first use (ChromaDB may start after us)."""
+    """The events collection and the workout-kinds collection over HTTP, opened on first use
+    (ChromaDB may start after us). `load_embedding` is called once, on first use too, so an API
+    process that never serves insights never loads a model."""
 
-    def __init__(self, url: str, collection: str, embedding):
-        self.url, self.collection_name, self.embedding = url, collection, embedding
-        self._collection = None
-        self._lock = threading.Lock()
+    def __init__(self, url: str, collection: str, load_embedding):
+        self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
+        self._load_embedding, self._embedding = load_embedding, None
+        self._collections: dict[str, object] = {}
+        self._lock = threading.RLock()
 
     @classmethod
     def for_settings(cls, settings) -> "EventLog":
         from workers.embeddings import load_embedding
 
-        return cls(settings.chroma_url, settings.chroma_collection, load_embedding(settings.embedding_function))
+        return cls(settings.chroma_url, settings.chroma_collection,
+                   partial(load_embedding, settings.embedding_function))
+
+    @property
+    def embedding(self):
+        with self._lock:
+            if self._embedding is None:
+                self._embedding = self._load_embedding()
+            return self._embedding
 
     def client(self):
         import chromadb
@@ -120,51 +159,101 @@ class EventLog:
         except ValueError as error:  # how chromadb reports a server it cannot reach
             raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
 
-    @property
-    def collection(self):
+    def _open(self, name: str):
         with self._lock:
-            if self._collection is None:
+            if name not in self._collections:
                 collection = self.client().get_or_create_collection(
-                    self.collection_name, embedding_function=None,
+                    name, embedding_function=None,
                     metadata={"hnsw:space": "cosine", "embedding": self.embedding.name})
                 used = (collection.metadata or {}).get("embedding")
                 if used != self.embedding.name:
-                    raise RuntimeError(f"collection {self.collection_name} holds {used} vectors, not "
+                    raise RuntimeError(f"collection {name} holds {used} vectors, not "
                                        f"{self.embedding.name}: run `challenges reindex`")
-                self._collection = collection
-            return self._collection
+                if name == self.kinds_name:
+                    self._add_kind_examples(collection)
+                self._collections[name] = collection
+            return self._collections[name]
 
-    def upsert(self, entries: list[Entry]) -> None:
+    @property
+    def collection(self):
+        return self._open(self.collection_name)
+
+    def _add_kind_examples(self, collection) -> None:
+        ids, phrases, kinds = zip(*examples())
+        collection.upsert(ids=list(ids), documents=list(phrases), embeddings=self.embedding(list(phrases)),
+                          metadatas=[{"kind": kind} for kind in kinds])
+
+    def _call(self, name: str, operation):
+        """`operation(collection)`, once more on a fresh handle if `challenges reindex` dropped the
+        collection we had open; an unreachable server is EventLogUnavailable."""
+        import httpx
         from chromadb.errors import NotFoundError
 
+        try:
+            try:
+                return operation(self._open(name))
+            except NotFoundError:
+                self.forget()
+                return operation(self._open(name))
+        except httpx.TransportError as error:
+            raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
+
+    def upsert(self, entries: list[Entry]) -> None:
         if not entries:
             return
-        rows = dict(ids=[e.id for e in entries], documents=[e.document for e in entries],
-                    metadatas=[e.metadata for e in entries],
-                    embeddings=self.embedding([e.document for e in entries]))
-        try:
-            self.collection.upsert(**rows)
-        except NotFoundError:  # `challenges reindex` dropped the collection we had open
-            self.forget()
-            self.collection.upsert(**rows)
+        documents = [e.document for e in entries]
+        batch = dict(ids=[e.id for e in entries], documents=documents,
+                     metadatas=[e.metadata for e in entries], embeddings=self.embedding(documents))
+        self._call(self.collection_name, lambda collection: collection.upsert(**batch))
+
+    def workout_kinds(self, names) -> dict[str, str | None]:
+        """Each workout name's kind: that of its nearest example, if near enough."""
+        names = sorted(set(names))
+        if not names:
+            return {}
+        found = self._call(self.kinds_name, lambda kinds: kinds.query(
+            query_embeddings=self.embedding(names), n_results=1, include=["metadatas", "distances"]))
+        nearest = zip(found["metadatas"], found["distances"])
+        return {name: metas[0]["kind"] if distances and distances[0] <= self.embedding.kind_distance else None
+                for name, (metas, distances) in zip(names, nearest)}
+
+    def get(self, where: dict, documents: bool = True) -> list[dict]:
+        include = ["documents", "metadatas"] if documents else ["metadatas"]
+        found = self._call(self.collection_name, lambda collection: collection.get(where=where, include=include))
+        return rows(found["ids"], found["documents"] or [None] * len(found["ids"]), found["metadatas"])
+
+    def nearest(self, text: str, where: dict, limit: int) -> list[dict]:
+        """The documents matching `where` most similar to `text`, nearest first."""
+        embedding = self.embedding([text])
+        found = self._call(self.collection_name, lambda collection: collection.query(
+            query_embeddings=embedding, where=where, n_results=limit,
+            include=["documents", "metadatas", "distances"]))
+        return rows(*(found[name][0] for name in ("ids", "documents", "metadatas", "distances")))
 
     def forget(self) -> None:
         with self._lock:
-            self._collection = None
+            self._collections.clear()
 
     def reset(self) -> None:
-        """An empty collection for this embedding (what `challenges reindex` starts from)."""
+        """Empty collections for this embedding (what `challenges reindex` starts from)."""
         client = self.client()
-        if self.collection_name in [c.name for c in client.list_collections()]:
-            client.delete_collection(self.collection_name)
+        existing = {c.name for c in client.list_collections()}
+        for name in (self.collection_name, self.kinds_name):
+            if name in existing:
+                client.delete_collection(name)
         self.forget()
+
+
+def entries(log: EventLog, events: list[dict]) -> list[Entry]:
+    kinds = log.workout_kinds(event["payload"]["workout_name"] for event in events)
+    return [entry(event, kinds[event["payload"]["workout_name"]]) for event in events]
 
 
 def index_events(conn, log: EventLog, event_ids: list[str]) -> int:
     """Put the given events (those not yet indexed) into the log and mark them."""
     with conn.transaction():
         events = list(Q.events_to_index(conn, ids=event_ids))
-        log.upsert([entry(event) for event in events])
+        log.upsert(entries(log, events))
         Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
     return len(events)
 
@@ -179,7 +268,7 @@ def reindex(conn, log: EventLog, batch_size: int = 500) -> int:
     while True:
         with conn.transaction():
             events = list(Q.events_page(conn, cursor_at=cursor_at, cursor_id=cursor_id, limit=batch_size))
-            log.upsert([entry(event) for event in events])
+            log.upsert(entries(log, events))
             Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
         indexed += len(events)
         if len(events) < batch_size:

@@ -2,6 +2,7 @@
 change as a command for the workers, with the worker's rules checked early here for a quick
 answer."""
 
+import logging
 import uuid
 
 from api.db import Q
@@ -13,6 +14,10 @@ from api.schemas import (
 from api.validation import decode_cursor, load_body, load_query, page
 from workers.challenge_access import check_access, check_latest_round
 from workers.commands import CommandRejected
+from workers.event_log import EventLogUnavailable
+from workers.insights import encouragement_for
+
+log = logging.getLogger(__name__)
 
 CREATE, LIST_QUERY = ChallengeCreate(), ChallengeListQuery()
 JOINED_COLUMNS = ("from_display_name", "from_avatar_url", "to_display_name", "to_avatar_url", "is_expired")
@@ -178,12 +183,14 @@ def command_routes(db, dispatcher) -> list[tuple[str, ChallengeCommand]]:
 
 
 class ChallengeItem:
-    openapi = {"get": Op("A challenge you take part in.", response=Challenge, errors=(404,)),
+    openapi = {"get": Op("A challenge you take part in; when it is pending or accepted and you are "
+                         "the one challenged, with `encouragement` from your results on similar "
+                         "workouts.", response=Challenge, errors=(404,)),
                "delete": Op("Withdraw a pending challenge you sent.", mutation=True,
                             errors=(403, 404, 409))}
 
-    def __init__(self, db, dispatcher):
-        self.db, self.dispatcher = db, dispatcher
+    def __init__(self, db, dispatcher, event_log):
+        self.db, self.dispatcher, self.event_log = db, dispatcher, event_log
 
     def on_get(self, req, resp, challenge_id):
         caller = req.context.caller.id
@@ -191,7 +198,18 @@ class ChallengeItem:
             row = Q.get_challenge(conn, id=str(challenge_id))
         if row is None:
             raise not_found("No such challenge.")
-        resp.media = challenge_view(row, caller)
+        resp.media = {**challenge_view(row, caller), "encouragement": self.encouragement(row, caller)}
+
+    def encouragement(self, row: dict, caller: str) -> dict | None:
+        """None when there is nothing to encourage, or while the event log is unavailable (the
+        challenge itself is still served)."""
+        if str(row["to_user_id"]) != caller or row["status"] not in ("pending", "accepted"):
+            return None
+        try:
+            return encouragement_for(self.event_log, caller, row["workout_name"])
+        except EventLogUnavailable as error:
+            log.warning("no encouragement for challenge %s: %s", row["id"], error)
+            return None
 
     def on_delete(self, req, resp, challenge_id):
         caller, challenge_id = req.context.caller.id, str(challenge_id)

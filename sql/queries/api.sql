@@ -30,6 +30,9 @@ SELECT u.id, u.display_name, u.avatar_url, f.accepted_at AS friends_since
  WHERE f.user_id = :user_id
  ORDER BY u.display_name, u.id;
 
+-- name: friend_ids
+SELECT friend_id::text AS id FROM user_friends WHERE user_id = :user_id;
+
 -- name: list_friend_requests
 SELECT u.id, u.display_name, u.avatar_url, fr.created_at,
        CASE WHEN fr.requester_id = :user_id THEN 'outgoing' ELSE 'incoming' END AS direction

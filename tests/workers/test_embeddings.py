@@ -116,7 +116,7 @@ def test_hashed_is_loaded_without_network_or_model(offline, no_model):
 
     # Then the hashed embedding is in use and embeds
     assert isinstance(function, HashedEmbedding)
-    assert function.name == "hashed-words-v1"
+    assert function.name == "hashed-words-v2"
     [vector] = function(["Sarah accepted John's challenge 'Beast Mode Legs'"])
     assert len(vector) == 384 and norm(vector) == pytest.approx(1.0)
 
@@ -130,7 +130,7 @@ def test_auto_falls_back_to_hashed_when_the_default_model_cannot_load(offline, n
 
     # Then the offline hashed embedding is used, and the operator is warned why
     assert isinstance(function, HashedEmbedding)
-    assert function.name == "hashed-words-v1"
+    assert function.name == "hashed-words-v2"
     assert function([LEG_DAY]) == [HashedEmbedding.embed(LEG_DAY)]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("could not be loaded" in w and "hashed" in w for w in warnings), warnings

@@ -23,6 +23,7 @@ from workers.event_log import EventLog, index_events
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGS = "Beast Mode Legs"
+KIND_OF = {LEGS: "leg", "Arm Destroyer": "upper-body"}
 TARGET = dict(minutes=35, volume=10000, unit="lb", name=LEGS)
 VICTORY = {"duration_minutes": 28, "total_volume": 12500, "volume_unit": "lb"}
 SHORT = {"duration_minutes": 40, "total_volume": 9000, "volume_unit": "lb"}
@@ -33,7 +34,7 @@ INDEX_TIMEOUT = 10.0
 
 def event_log() -> EventLog:
     """The session's collection, read as the worker writes it."""
-    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding())
+    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding)
 
 
 def unindexed(conn) -> int:
@@ -87,7 +88,8 @@ def meta(row: dict, *, actor, other, sender, recipient, challenge_id, workout=LE
          retry_number=0, beat_this=False, **known) -> dict:
     """The metadata expected for the events row `row` (absent values are left out)."""
     expected = {"event_type": row["event_type"], "from_user_id": sender, "to_user_id": recipient,
-                "challenge_id": challenge_id, "workout_name": workout, "retry_number": retry_number,
+                "challenge_id": challenge_id, "workout_name": workout, "workout_kind": KIND_OF[workout],
+                "retry_number": retry_number,
                 "beat_this": beat_this, "created_at": row["created_at"].timestamp(), **known}
     if actor is not None:
         expected.update(actor_id=actor, other_user_id=other)
@@ -242,20 +244,22 @@ def test_an_abandoned_challenge_is_logged_with_names_from_profiles_and_the_reaso
     api.befriend(lisa, mike)
     workout = api.log_workout(lisa, minutes=45.5, volume=80.25, unit="kg", name="Arm Destroyer")
 
-    # When Lisa challenges Mike, he accepts and quits with a preset reason
+    # When Lisa challenges Mike, he accepts and quits with a preset reason, 40.125 kg done
     [challenge] = api.challenge(lisa, [mike], workout)
     act(api, mike, "accept", challenge)
-    act(api, mike, "abandon", challenge, {"quit_reason": "Too hard for me 😓"})
+    act(api, mike, "abandon", challenge, {"quit_reason": "Too hard for me 😓", "partial_stats": {
+        "duration_minutes": 20, "total_volume": 40.125, "volume_unit": "kg"}})
     wait_until_indexed(conn)
 
-    # Then the log names them as their profiles do, and keeps his reason
+    # Then the log names them as their profiles do, and keeps his reason and how far he got
     mike_acts = dict(actor=mike, other=lisa, sender=lisa, recipient=mike, workout="Arm Destroyer")
     assert_logged(conn, event_log(), challenge, [
         ("challenge_created", "Lisa challenged Mike to 'Arm Destroyer' (45.5 min, 80.2 kg)",
          dict(actor=lisa, other=mike, sender=lisa, recipient=mike, workout="Arm Destroyer")),
         ("challenge_accepted", "Mike accepted Lisa's challenge 'Arm Destroyer'", mike_acts),
         ("challenge_abandoned", "Mike abandoned challenge from Lisa for 'Arm Destroyer' with reason: "
-                                "Too hard for me 😓", {**mike_acts, "quit_reason": "Too hard for me 😓"}),
+                                "Too hard for me 😓", {**mike_acts, "quit_reason": "Too hard for me 😓",
+                                                       "quit_progress": 0.5}),
     ])
 
 

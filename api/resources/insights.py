@@ -1,0 +1,55 @@
+"""Insights and search over the caller's own events in the ChromaDB event log. The log is
+filled asynchronously by the workers, so a change shows here once it is indexed (usually within
+a second); when ChromaDB is down these answer 503 and everything else keeps working."""
+
+from contextlib import contextmanager
+
+from api.db import Q
+from api.errors import Problem
+from api.openapi import Op
+from api.schemas import EventMatches, Insights, InsightSearchQuery
+from api.validation import load_query
+from workers.event_log import EventLogUnavailable
+from workers.insights import insights_for, search
+
+SEARCH_QUERY = InsightSearchQuery()
+RETRY_AFTER_SECONDS = "30"
+
+
+@contextmanager
+def event_log_reachable():
+    try:
+        yield
+    except EventLogUnavailable:
+        raise Problem(503, "event_log_unavailable", "The event log is unavailable; try again shortly.",
+                      headers={"Retry-After": RETRY_AFTER_SECONDS}) from None
+
+
+class InsightList:
+    openapi = {"get": Op("What your own challenge history says about you, each insight only "
+                         "when your data supports it (see the README for the minimum samples).",
+                         response=Insights, errors=(503,))}
+
+    def __init__(self, db, event_log):
+        self.db, self.event_log = db, event_log
+
+    def on_get(self, req, resp):
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            friends = [row["id"] for row in Q.friend_ids(conn, user_id=caller)]
+        with event_log_reachable():
+            resp.media = {"items": insights_for(self.event_log, caller, friends)}
+
+
+class InsightSearch:
+    openapi = {"get": Op("Your own events (as challenger or challenged) most similar to `q`, "
+                         "nearest first.", query=InsightSearchQuery, response=EventMatches,
+                         errors=(503,))}
+
+    def __init__(self, event_log):
+        self.event_log = event_log
+
+    def on_get(self, req, resp):
+        query = load_query(req, SEARCH_QUERY)
+        with event_log_reachable():
+            resp.media = {"items": search(self.event_log, req.context.caller.id, query["q"], query["limit"])}
