@@ -124,7 +124,7 @@ def win_rates_by_kind(found: list[Outcome]) -> list[dict]:
             rates.append((wins / len(group), len(group), wins, group))
     rates.sort(key=lambda rate: rate[:2], reverse=True)
     return [insight("win_rate_by_kind",
-                    f"{round(rate * 100)} % win rate on {kind_label(group[0].kind, group[0].workout_name)} "
+                    f"{int(rate * 100 + 0.5)} % win rate on {kind_label(group[0].kind, group[0].workout_name)} "
                     f"({wins} of {finished})",
                     workout_kind=group[0].key, wins=wins, finished=finished,
                     challenge_ids=[o.challenge_id for o in group])
