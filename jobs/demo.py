@@ -1,6 +1,7 @@
 """Demo data through the same rules the workers run: four friends, their workouts, and
 challenges in every state the history screen shows (won, lost, quit, retried, pending, BEAT
-THIS). Ids are fixed, so seeding twice changes nothing."""
+THIS). Dan quits two leg workouts half-way, so his insights and Carol's pending leg challenge to
+him have something to say. Ids are fixed, so seeding twice changes nothing."""
 
 import uuid
 
@@ -40,13 +41,15 @@ def _seed(conn, users: dict[str, str]) -> None:
     alice, bob, carol, dan = (users[name] for name in NAMES)
     for name, user_id in users.items():
         update_profile(conn, user_id=user_id, display_name=name, timezone="Europe/London")
-    for friend in (bob, carol, dan):
-        request_friendship(conn, user_id=alice, friend_id=friend)
-        accept_friendship(conn, user_id=friend, requester_id=alice)
+    for one, other in ((alice, bob), (alice, carol), (alice, dan), (bob, dan), (carol, dan)):
+        request_friendship(conn, user_id=one, friend_id=other)
+        accept_friendship(conn, user_id=other, requester_id=one)
     workouts = {
         "legs": (alice, "Beast Mode Legs", 35, 10000),
         "arms": (bob, "Arm Destroyer", 40, 6000),
         "push": (carol, "Push Day", 45, 8000),
+        "squats": (bob, "Squat Sunday", 30, 9000),
+        "leg-day": (carol, "Leg Day Destroyer", 40, 11000),
     }
     for label, (owner, name, minutes, volume) in workouts.items():
         log_workout(conn, user_id=owner, workout_log_id=demo_id(f"workout-{label}"),
@@ -66,6 +69,14 @@ def _seed(conn, users: dict[str, str]) -> None:
     accept_challenge(conn, user_id=dan, challenge_id=legs[dan])
     abandon_challenge(conn, user_id=dan, challenge_id=legs[dan], quit_reason="Too hard for me 😓",
                       partial_stats={"duration_minutes": 20, "total_volume": 4000, "volume_unit": "lb"})
+    squats = demo_id("squats-to-dan")
+    create_challenges(conn, user_id=bob, challenge_ids=[squats], to_user_ids=[dan],
+                      workout_log_id=demo_id("workout-squats"))
+    accept_challenge(conn, user_id=dan, challenge_id=squats)
+    abandon_challenge(conn, user_id=dan, challenge_id=squats, quit_reason="Not feeling it today 😴",
+                      partial_stats={"duration_minutes": 15, "total_volume": 4500, "volume_unit": "lb"})
+    create_challenges(conn, user_id=carol, challenge_ids=[demo_id("leg-day-to-dan")], to_user_ids=[dan],
+                      workout_log_id=demo_id("workout-leg-day"))
     retry_challenge(conn, user_id=carol, challenge_id=legs[carol], challenge_ids=[demo_id("legs-carol-round-2")])
     beat_this(conn, user_id=alice, activity_id=demo_id("activity-push"),
               challenge_ids=[demo_id("push-beat-this")])

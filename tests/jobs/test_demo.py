@@ -2,6 +2,8 @@
 
 from jobs.demo import demo_id, seed_demo
 from tests.conftest import SETTINGS
+from workers.embeddings import HashedEmbedding
+from workers.event_log import EventLog, index_events
 
 
 def statuses(conn) -> dict[str, str]:
@@ -19,8 +21,8 @@ def test_the_demo_shows_every_state_and_seeding_twice_changes_nothing(conn):
 
     # Then the challenges are the same, in every state the history screen has
     assert statuses(conn) == first
-    assert sorted(first.values()) == ["abandoned", "accepted", "accepted", "completed", "completed",
-                                      "pending"]
+    assert sorted(first.values()) == ["abandoned", "abandoned", "accepted", "accepted", "completed",
+                                      "completed", "pending", "pending"]
     # And Carol's lost challenge has its round 2, Alice took on Carol's push day (BEAT THIS)
     rematch = conn.execute("SELECT retried_from_challenge_id::text, challenge_message FROM workout_challenges"
                            " WHERE id = %s", (demo_id("legs-carol-round-2"),)).fetchone()
@@ -29,3 +31,24 @@ def test_the_demo_shows_every_state_and_seeding_twice_changes_nothing(conn):
     # And the leaderboard already ranks them
     board = conn.execute("SELECT user_id::text, wins FROM challenge_leaderboard WHERE wins > 0").fetchall()
     assert board == [{"user_id": users["Bob"], "wins": 1}]
+
+
+def test_the_demo_gives_dan_insights_and_encouragement(api, conn):
+    # Given the demo, its events indexed as the worker does
+    users = seed_demo(SETTINGS)
+    ids = [row["id"] for row in conn.execute("SELECT id::text AS id FROM events")]
+    conn.commit()
+    index_events(conn, EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding), ids)
+    conn.commit()
+
+    # When Dan, who quit Beast Mode Legs and Squat Sunday part-way, asks for his insights and
+    # opens Carol's pending Leg Day Destroyer
+    insights = api.get("/insights", users["Dan"]).json["items"]
+    leg_day = api.get(f"/challenges/{demo_id('leg-day-to-dan')}", users["Dan"]).json
+
+    # Then both say what the README's walk-through shows
+    assert [i["text"] for i in insights] == [
+        "You've quit the last 2 leg challenges at the halfway point.",
+        "Friends challenge you to leg workouts most: 3 of the 3 challenges you received."]
+    assert leg_day["encouragement"]["text"] == ("You've quit the last 2 leg challenges at the halfway "
+                                                "point. Let's push through this one together!")
