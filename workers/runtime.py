@@ -15,6 +15,7 @@ from workers.outbox import publish_transaction
 
 settings = Settings.from_env()
 logging.basicConfig(level=settings.log_level)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per ChromaDB request otherwise
 redis_client = redis.Redis.from_url(settings.redis_url)
 db = Database(settings.database_url, max_size=settings.worker_pool_size)
 jobs = JobStore(redis_client, settings)
