@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gunicorn_ready import READY as GUNICORN_READY
+from jobs.local_servers import free_port
 from loadgen import Connection, build_request, latency_summary, run_load
 
 BENCH = Path(__file__).resolve().parent
@@ -131,12 +131,6 @@ def delete_keys(pattern: str) -> None:
             client.delete(*keys[start:start + 500])
     finally:
         client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def gunicorn_command(port: int, app: str) -> list[str]:

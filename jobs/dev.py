@@ -8,7 +8,6 @@ Then migrates, seeds the demo, and runs every Procfile process until Ctrl-C.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,16 +15,12 @@ from pathlib import Path
 
 import psycopg
 
+from jobs.local_servers import free_port, wait_for_port
+
 VAR = Path("var")
 PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
 # pgserver stops its server when the last handle to it is collected: keep ours until exit.
 EMBEDDED_SERVERS = []
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_embedded_postgres() -> str:
@@ -49,14 +44,8 @@ def start_embedded_redis() -> tuple[str, subprocess.Popen]:
     process = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no", "--dir", str(VAR / "redis")],
                                stdout=subprocess.DEVNULL, start_new_session=True)
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return url, process
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("embedded Redis did not start")
+    wait_for_port(port, "embedded Redis", timeout=5)
+    return f"redis://127.0.0.1:{port}/0", process
 
 
 def procfile_commands() -> dict[str, str]:

@@ -13,18 +13,13 @@ The environment is set before any `workers` import: the worker runtime reads it 
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
 import redis
+
+from jobs.local_servers import ChromaServer, free_port  # imports nothing that reads the environment
 
 RUN_ID = uuid.uuid4().hex[:10]
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,12 +29,6 @@ os.environ.pop("API_DATABASE_URL", None)
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ["REDIS_NAMESPACE"] = f"wc-test-{RUN_ID}"
 os.environ["OUTBOX_GRACE_SECONDS"] = "0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 CHROMA_PORT = free_port()
@@ -105,39 +94,10 @@ def conn(database):
         yield connection
 
 
-class ChromaServer:
-    """`chroma run` on CHROMA_PORT over one directory; stop and start keep the data."""
-
-    def __init__(self):
-        self.path = tempfile.mkdtemp(prefix="wc-chroma-")
-        self.process = None
-
-    def start(self) -> None:
-        chroma_cli = Path(sys.executable).parent / "chroma"  # installed with the chromadb package
-        self.process = subprocess.Popen([str(chroma_cli), "run", "--path", self.path, "--port", str(CHROMA_PORT)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", CHROMA_PORT), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("chroma run did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
 @pytest.fixture(scope="session", autouse=True)
 def chroma():
     """The session's ChromaDB server, running before any worker indexes an event."""
-    server = ChromaServer()
-    server.start()
+    server = ChromaServer(CHROMA_PORT).start()
     yield server
     server.stop()
     server.remove()
