@@ -184,15 +184,16 @@ class EventLog:
                           metadatas=[{"kind": kind} for kind in kinds])
 
     def _call(self, name: str, operation):
-        """`operation(collection)`, once more on a fresh handle if `challenges reindex` dropped the
-        collection we had open; an unreachable server is EventLogUnavailable."""
+        """`operation(collection)`, once more on a fresh client and handle if the first try
+        failed because `challenges reindex` dropped the collection we had open or because
+        ChromaDB restarted under our pooled connections; unreachable is EventLogUnavailable."""
         import httpx
         from chromadb.errors import NotFoundError
 
         try:
             try:
                 return operation(self._open(name))
-            except NotFoundError:
+            except (NotFoundError, httpx.TransportError):
                 self.forget()
                 return operation(self._open(name))
         except httpx.TransportError as error:
