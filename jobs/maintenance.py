@@ -53,8 +53,8 @@ def stale_unpublished_events(conn, grace_seconds: int, limit: int = SWEEP_BATCH)
 
 
 def stale_unindexed_events(conn, grace_seconds: int, limit: int = SWEEP_BATCH) -> list[str]:
-    """Events not in the event log after `grace_seconds`: ChromaDB was down, or their indexer
-    gave up, or the scheduler itself wrote them (expiry)."""
+    """Published events not in the event log after `grace_seconds`: ChromaDB was down, or
+    their indexer gave up. Unpublished ones are indexed after `events.publish` publishes them."""
     with conn.transaction():
         return [str(row["id"]) for row in Q.stale_unindexed_events(conn, grace_seconds=grace_seconds,
                                                                    limit=limit)]

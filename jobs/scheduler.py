@@ -35,7 +35,8 @@ def run_guarded(db: Database, name: str, job) -> bool:
 
 def sweep_outbox(conn, broker, settings: Settings) -> int:
     """Hand on what a dead worker or a ChromaDB outage left behind: unpublished events to
-    `events.publish`, events not yet in the event log to `event_log.index`."""
+    `events.publish` (which then has them indexed), published events not yet in the event log
+    to `event_log.index`."""
     unpublished = maintenance.stale_unpublished_events(conn, settings.outbox_grace_seconds)
     unindexed = maintenance.stale_unindexed_events(conn, settings.outbox_grace_seconds)
     if unpublished:

@@ -131,7 +131,7 @@ class EventLog:
         self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
         self._load_embedding, self._embedding = load_embedding, None
         self._collections: dict[str, object] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     @classmethod
     def for_settings(cls, settings) -> "EventLog":
@@ -160,19 +160,27 @@ class EventLog:
             raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
 
     def _open(self, name: str):
+        """The cached handle, or a new one. Opening talks to ChromaDB outside the lock, so one
+        slow call cannot hold up every thread; two threads opening at once both get a handle
+        to the same collection (opening is idempotent) and the first is kept."""
         with self._lock:
-            if name not in self._collections:
-                collection = self.client().get_or_create_collection(
-                    name, embedding_function=None,
-                    metadata={"hnsw:space": "cosine", "embedding": self.embedding.name})
-                used = (collection.metadata or {}).get("embedding")
-                if used != self.embedding.name:
-                    raise RuntimeError(f"collection {name} holds {used} vectors, not "
-                                       f"{self.embedding.name}: run `challenges reindex`")
-                if name == self.kinds_name:
-                    self._add_kind_examples(collection)
-                self._collections[name] = collection
-            return self._collections[name]
+            collection = self._collections.get(name)
+        if collection is None:
+            collection = self._fetch(name)
+            with self._lock:
+                collection = self._collections.setdefault(name, collection)
+        return collection
+
+    def _fetch(self, name: str):
+        collection = self.client().get_or_create_collection(
+            name, embedding_function=None, metadata={"hnsw:space": "cosine", "embedding": self.embedding.name})
+        used = (collection.metadata or {}).get("embedding")
+        if used != self.embedding.name:
+            raise RuntimeError(f"collection {name} holds {used} vectors, not "
+                               f"{self.embedding.name}: run `challenges reindex`")
+        if name == self.kinds_name:
+            self._add_kind_examples(collection)
+        return collection
 
     @property
     def collection(self):

@@ -1,9 +1,9 @@
 """Actors of the outbox: re-publishing the events a dead worker left behind, and putting events
 into the ChromaDB event log."""
 
-from workers.broker import actor
+from workers.broker import actor, broker
 from workers.event_log import EventLog, index_events
-from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE, publish_events
+from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE, index_message, publish_events
 from workers.runtime import db, redis_client, settings
 
 # Few retries: while ChromaDB is down the scheduler's sweep hands the events on again anyway.
@@ -20,8 +20,11 @@ def event_log() -> EventLog:
 
 @actor("events.publish", queue_name=EVENTS_QUEUE)
 def publish(event_ids: list[str]) -> None:
+    """Then hands what it published on to the indexer, as a command does after its commit."""
     with db.connection() as conn:
-        publish_events(conn, redis_client, settings, event_ids)
+        published = publish_events(conn, redis_client, settings, event_ids)
+    if published:
+        broker.enqueue(index_message(published))
 
 
 @actor("event_log.index", queue_name=EVENT_LOG_QUEUE, max_retries=EVENT_LOG_RETRIES)

@@ -44,8 +44,10 @@ WITH pruned AS (
 SELECT count(*) FROM pruned;
 
 -- name: stale_unindexed_events
+-- Published ones only: an unpublished event reaches the indexer through events.publish, so the
+-- publisher's row lock never makes the indexer (SKIP LOCKED) pass it over.
 SELECT id FROM events
- WHERE indexed_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)
+ WHERE indexed_at IS NULL AND published_at IS NOT NULL AND created_at < now() - make_interval(secs => :grace_seconds)
  ORDER BY created_at
  LIMIT :limit;
 
