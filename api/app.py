@@ -12,7 +12,8 @@ from api.dispatch import Dispatcher
 from api.errors import handle_unexpected, serialize_problem
 from api.openapi import Op, build_spec
 from api.resources import (
-    challenges, feed, friends, health, insights, jobs, leaderboard, notifications, users, workouts)
+    challenges, community, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
+    points, users, workouts)
 from settings import Settings
 from workers.db import json_default
 from workers.event_log import EventLog
@@ -43,6 +44,7 @@ def routes(db, redis_client, dispatcher, event_log) -> list[tuple[str, object]]:
         ("/friends/requests/{user_id:uuid}/accept", friends.FriendRequestAccept(db, dispatcher)),
         ("/friends/{user_id:uuid}", friends.Friend(db, dispatcher)),
         ("/workouts", workouts.Workouts(db, dispatcher)),
+        ("/habits", habits.Habits(dispatcher)),
         ("/feed", feed.Feed(db)),
         ("/challenges/create", challenges.ChallengeCreate(db, dispatcher)),
         *challenges.command_routes(db, dispatcher),
@@ -52,6 +54,13 @@ def routes(db, redis_client, dispatcher, event_log) -> list[tuple[str, object]]:
         ("/challenges/quit-reasons", challenges.QuitReasonsResource()),
         ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher, event_log)),
         ("/challenges/{challenge_id:uuid}/chain", challenges.ChallengeChain(db)),
+        ("/community-challenges", community.CommunityChallenges(db, dispatcher)),
+        ("/community-challenges/mine", community.MyCommunityChallenges(db)),
+        ("/community-challenges/{challenge_id:uuid}", community.CommunityChallengeItem(db)),
+        ("/community-challenges/{challenge_id:uuid}/join", community.CommunityJoin(db, dispatcher)),
+        ("/community-challenges/{challenge_id:uuid}/leaderboard",
+         community.CommunityChallengeLeaderboard(db)),
+        ("/points", points.PointsResource(db)),
         ("/notifications", notifications.Notifications(db)),
         ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),

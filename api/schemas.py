@@ -1,9 +1,12 @@
 """marshmallow schemas: every request body and query string is loaded through one of these,
 and the OpenAPI document is generated from the same classes."""
 
+import datetime as dt
 import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from workers.community_rules import FIXED_UNITS
 
 MIN_DURATION_MINUTES = 0.01  # stored with two decimals: anything smaller would become 0
 MAX_DURATION_MINUTES = 1440
@@ -136,6 +139,61 @@ class ChallengeRetry(Schema):
                    metadata={"description": 'Defaults to "Round 2! 💪" (3 for a third round, ...).'})
 
 
+class HabitLog(Schema):
+    habit_name = Text(required=True, validate=[validate.Length(min=1, max=80), not_blank])
+    value = fields.Float(load_default=1, allow_nan=False, validate=validate.Range(min=0.01, max=10_000),
+                         metadata={"description": "How much of the habit (glasses, pages...); default 1."})
+    logged_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+COMMUNITY_TYPES = ("workouts", "duration", "volume", "habit")
+MAX_TARGET = 1_000_000_000
+
+
+class CommunityChallengeCreate(Schema):
+    name = Text(required=True, validate=[validate.Length(min=1, max=120), not_blank])
+    description = Text(load_default="", validate=validate.Length(max=2000))
+    challenge_type = fields.Str(required=True, validate=validate.OneOf(COMMUNITY_TYPES),
+                                metadata={"description": "workouts: +1 per workout; duration: its "
+                                          "minutes; volume: its kilograms; habit: +value per habit log."})
+    habit_name = Text(load_default=None, allow_none=True,
+                      validate=[validate.Length(min=1, max=80), not_blank],
+                      metadata={"description": "habit only: count just this habit (any habit if absent)."})
+    target_value = fields.Float(required=True, allow_nan=False,
+                                validate=validate.Range(min=0.01, max=MAX_TARGET))
+    unit = Text(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=30), not_blank],
+                metadata={"description": "Fixed for workouts (workouts), duration (minutes) and volume "
+                          "(kg); a habit challenge's own word, default the habit's name."})
+    duration_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
+    starts_at = fields.AwareDateTime(load_default=None, allow_none=True,
+                                     metadata={"description": "Default now; up to a year ahead."})
+    points_reward = fields.Int(load_default=100, strict=True, validate=validate.Range(min=0, max=100_000))
+    max_participants = fields.Int(load_default=None, allow_none=True, strict=True,
+                                  validate=validate.Range(min=1, max=1_000_000))
+
+    @validates_schema
+    def habit_name_for_habits(self, data, **kwargs):
+        if data.get("habit_name") is not None and data.get("challenge_type") != "habit":
+            raise ValidationError("Only a habit challenge names a habit.", "habit_name")
+
+    @validates_schema
+    def unit_fits_type(self, data, **kwargs):
+        fixed = FIXED_UNITS.get(data.get("challenge_type"))
+        if fixed and data.get("unit") not in (None, fixed):
+            raise ValidationError(f"A {data['challenge_type']} challenge counts in {fixed}.", "unit")
+
+    @validates_schema
+    def window_ahead(self, data, **kwargs):
+        starts_at = data.get("starts_at")
+        if starts_at is None or "duration_days" not in data:
+            return
+        now = dt.datetime.now(dt.timezone.utc)
+        if starts_at + dt.timedelta(days=data["duration_days"]) <= now:
+            raise ValidationError("The challenge would already be over.", "starts_at")
+        if starts_at > now + dt.timedelta(days=365):
+            raise ValidationError("Must be within a year from now.", "starts_at")
+
+
 class Page(Schema):
     cursor = fields.Str(load_default=None)
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
@@ -149,6 +207,10 @@ class ChallengeListQuery(Page):
     direction = fields.Str(load_default="all", validate=validate.OneOf(["all", "sent", "received"]))
     filter = fields.Str(load_default="all",
                         validate=validate.OneOf(["all", "won", "lost", "quit", "pending"]))
+
+
+class CommunityLeaderboardQuery(Schema):
+    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=100))
 
 
 class LeaderboardQuery(Schema):
@@ -168,6 +230,8 @@ class Job(Schema):
     challenge_ids = fields.List(fields.UUID())
     workout_log_id = fields.UUID()
     activity_id = fields.UUID()
+    habit_log_id = fields.UUID()
+    community_challenge_id = fields.UUID()
 
 
 class ProblemDetails(Schema):
@@ -186,6 +250,10 @@ class Profile(Schema):
     avatar_url = fields.Str(allow_none=True)
     timezone = fields.Str()
     created_at = fields.DateTime()
+
+
+class MyProfile(Profile):
+    points = fields.Int(metadata={"description": "Your points total (GET /points for the ledger)."})
 
 
 class UserSummary(Schema):
@@ -356,6 +424,7 @@ class QuitReasons(Schema):
 class Notification(Schema):
     id = fields.UUID()
     challenge_id = fields.UUID(allow_none=True)
+    community_challenge_id = fields.UUID(allow_none=True)
     notification_type = fields.Str()
     data = fields.Dict()
     is_read = fields.Bool()
@@ -391,8 +460,9 @@ class EventMatch(Schema):
     event_id = fields.UUID()
     event_type = fields.Str()
     text = fields.Str(metadata={"description": "The event as the log's sentence."})
-    challenge_id = fields.UUID()
-    workout_name = fields.Str()
+    challenge_id = fields.UUID(allow_none=True, metadata={"description": "For friend-challenge events."})
+    community_challenge_id = fields.UUID(allow_none=True, metadata={"description": "For community events."})
+    workout_name = fields.Str(allow_none=True)
     workout_kind = fields.Str(allow_none=True)
     created_at = fields.DateTime()
     similarity = fields.Float(metadata={"description": "Cosine similarity to the query, 1 at best."})
@@ -400,6 +470,98 @@ class EventMatch(Schema):
 
 class EventMatches(Schema):
     items = fields.List(fields.Nested(EventMatch))
+
+
+class CommunityChallenge(Schema):
+    id = fields.UUID()
+    name = fields.Str()
+    description = fields.Str()
+    challenge_type = fields.Str(validate=validate.OneOf(COMMUNITY_TYPES))
+    habit_name = fields.Str(allow_none=True)
+    target_value = fields.Float()
+    unit = fields.Str()
+    duration_days = fields.Int()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    days_left = fields.Int(metadata={"description": "Whole days until ends_at, rounded up."})
+    points_reward = fields.Int()
+    max_participants = fields.Int(allow_none=True)
+    participant_count = fields.Int()
+    is_active = fields.Bool()
+    joined = fields.Bool(metadata={"description": "Whether you take part."})
+    created_by = fields.UUID(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CommunityChallengePage(Schema):
+    items = fields.List(fields.Nested(CommunityChallenge))
+    next_cursor = fields.Str(allow_none=True)
+
+
+class Participation(Schema):
+    community_challenge_id = fields.UUID()
+    name = fields.Str()
+    challenge_type = fields.Str()
+    total = fields.Float()
+    target = fields.Float()
+    unit = fields.Str()
+    percentage = fields.Float(metadata={"description": "total / target, capped at 100."})
+    milestone = fields.Int(metadata={"description": "The highest milestone reached: 0, 25, 50, 75 or 100."})
+    rank = fields.Int(metadata={"description": "By total; ties go to whoever got there first."})
+    participants = fields.Int()
+    days_left = fields.Int()
+    points_reward = fields.Int()
+    status = fields.Str(validate=validate.OneOf(["active", "completed", "ended"]))
+    joined_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    ends_at = fields.DateTime()
+
+
+class Participations(Schema):
+    items = fields.List(fields.Nested(Participation))
+
+
+class CommunityRank(Schema):
+    rank = fields.Int()
+    user = fields.Nested(UserSummary)
+    total = fields.Float()
+    percentage = fields.Float()
+    status = fields.Str()
+    is_you = fields.Bool()
+
+
+class CommunityLeaderboard(Schema):
+    community_challenge_id = fields.UUID()
+    target = fields.Float()
+    unit = fields.Str()
+    participants = fields.Int()
+    items = fields.List(fields.Nested(CommunityRank))
+    me = fields.Nested(CommunityRank, allow_none=True,
+                       metadata={"description": "Your own row wherever it ranks; null if you have not joined."})
+
+
+class PointsEntry(Schema):
+    id = fields.UUID()
+    action = fields.Str(validate=validate.OneOf(
+        ["workout_completed", "habit_logged", "challenge_milestone", "challenge_completed"]))
+    points = fields.Int()
+    base_points = fields.Int()
+    multiplier = fields.Float()
+    streak_days = fields.Int(allow_none=True)
+    source_id = fields.UUID(metadata={"description": "The workout or habit log, or the participation."})
+    milestone = fields.Int(allow_none=True)
+    community_challenge_id = fields.UUID(allow_none=True)
+    challenge_name = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class Points(Schema):
+    total = fields.Int()
+    current_streak = fields.Int(metadata={"description": "Consecutive days with a workout or habit, "
+                                          "in your time zone, up to today (or yesterday)."})
+    multiplier = fields.Float(metadata={"description": "What a workout or habit logged now is multiplied by."})
+    items = fields.List(fields.Nested(PointsEntry))
+    next_cursor = fields.Str(allow_none=True)
 
 
 class Health(Schema):

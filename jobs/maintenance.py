@@ -1,5 +1,7 @@
 """The scheduler's jobs as plain functions on a connection, so tests call them directly."""
 
+from functools import partial
+
 from sql import queries
 
 Q = queries("jobs")
@@ -8,16 +10,28 @@ SWEEP_BATCH = 1000
 PRUNE_BATCH = 5000
 
 
-def expire_due_challenges(conn, batch_size: int = EXPIRY_BATCH) -> int:
-    """Expire every pending challenge past `expires_at`, one committed batch at a time; the
-    trigger tells each challenger (`challenge_expired`) in the same transaction."""
-    expired = 0
+def in_batches(conn, batch_query, batch_size: int) -> int:
+    """Run `batch_query` (which changes at most `batch_size` rows and returns them), one
+    committed transaction per batch, until a batch comes back short; the rows changed."""
+    changed = 0
     while True:
         with conn.transaction():
-            batch = len(list(Q.expire_due_challenges(conn, batch_size=batch_size)))
-        expired += batch
+            batch = len(list(batch_query(conn, batch_size=batch_size)))
+        changed += batch
         if batch < batch_size:
-            return expired
+            return changed
+
+
+def expire_due_challenges(conn, batch_size: int = EXPIRY_BATCH) -> int:
+    """Expire every pending challenge past `expires_at`; the trigger tells each challenger
+    (`challenge_expired`) in the same transaction."""
+    return in_batches(conn, Q.expire_due_challenges, batch_size)
+
+
+def close_ended_community_challenges(conn, batch_size: int = EXPIRY_BATCH) -> int:
+    """Close every community challenge whose window has ended; participations below 100 %
+    become `ended`."""
+    return in_batches(conn, Q.close_ended_community_challenges, batch_size)
 
 
 def refresh_leaderboard(conn) -> None:
@@ -31,14 +45,8 @@ def prune_finished_commands(conn, retention_seconds: int, batch_size: int = PRUN
     """Forget command outcomes and withdrawal tombstones older than `retention_seconds`. They
     only matter while a message could still be redelivered (seconds to minutes after a worker
     dies), so the default week and a day is generous."""
-    pruned = 0
-    while True:
-        with conn.transaction():
-            batch = len(list(Q.prune_processed_commands(conn, retention_seconds=retention_seconds,
-                                                        batch_size=batch_size)))
-        pruned += batch
-        if batch < batch_size:
-            break
+    pruned = in_batches(conn, partial(Q.prune_processed_commands, retention_seconds=retention_seconds),
+                        batch_size)
     with conn.transaction():
         pruned += Q.prune_withdrawn_challenges(conn, retention_seconds=retention_seconds)
     return pruned

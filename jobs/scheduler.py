@@ -51,6 +51,8 @@ def build_scheduler(settings: Settings, db: Database, broker) -> BlockingSchedul
                                                 "misfire_grace_time": 30})
     jobs = {
         "expire_challenges": (settings.expiry_interval_seconds, maintenance.expire_due_challenges),
+        "close_community_challenges": (settings.expiry_interval_seconds,
+                                       maintenance.close_ended_community_challenges),
         "refresh_leaderboard": (settings.leaderboard_refresh_seconds, maintenance.refresh_leaderboard),
         "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, settings)),
         "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(

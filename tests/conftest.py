@@ -41,8 +41,8 @@ from settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_env()
 TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
-          "workout_challenges",
-          "activity_feed", "workout_logs", "friendships", "users"]
+          "workout_challenges", "points_ledger", "challenge_progress", "challenge_participants",
+          "challenges", "habit_logs", "activity_feed", "workout_logs", "friendships", "users"]
 
 
 def wipe_redis(client):

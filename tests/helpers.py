@@ -46,11 +46,33 @@ class Api:
         assert self.post("/friends/requests", a, {"user_id": b}).status_code == 201
         assert self.post(f"/friends/requests/{a}/accept", b).status_code == 200
 
-    def log_workout(self, user: str, minutes=30, volume=10000, unit="lb", name="Beast Mode Legs") -> str:
-        response = self.post("/workouts", user, {"workout_name": name, "duration_minutes": minutes,
-                                                 "total_volume": volume, "volume_unit": unit})
+    def log_workout(self, user: str, minutes=30, volume=10000, unit="lb", name="Beast Mode Legs",
+                    performed_at: str | None = None) -> str:
+        body = {"workout_name": name, "duration_minutes": minutes, "total_volume": volume, "volume_unit": unit}
+        if performed_at:
+            body["performed_at"] = performed_at
+        response = self.post("/workouts", user, body)
         assert response.status_code == 201, response.text
         return response.json["workout_log_id"]
+
+    def log_habit(self, user: str, habit_name="water", value=1, logged_at: str | None = None) -> str:
+        body = {"habit_name": habit_name, "value": value, **({"logged_at": logged_at} if logged_at else {})}
+        response = self.post("/habits", user, body)
+        assert response.status_code == 201, response.text
+        return response.json["habit_log_id"]
+
+    def create_community(self, coach: str, **fields) -> str:
+        """A community challenge made by `coach` (a token with role coach); its id."""
+        body = {"name": "20 Workouts in 30 Days", "challenge_type": "workouts", "target_value": 20,
+                "duration_days": 30, **fields}
+        response = self.post("/community-challenges", None, body,
+                             token=issue_token(SETTINGS, coach, role="coach"))
+        assert response.status_code == 201, response.text
+        return response.json["community_challenge_id"]
+
+    def join(self, user: str, community_challenge_id: str) -> None:
+        response = self.post(f"/community-challenges/{community_challenge_id}/join", user)
+        assert response.status_code == 200, response.text
 
     def challenge(self, sender: str, recipients: list[str], workout_log_id: str, **extra) -> list[str]:
         response = self.post("/challenges/create", sender,

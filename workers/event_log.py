@@ -32,9 +32,28 @@ def minutes(stats: dict) -> str:
     return f"{number(stats['duration_minutes'])} min"
 
 
+def is_community(event: dict) -> bool:
+    return event["event_type"].startswith("community_")
+
+
+def community_sentence(event: dict) -> str:
+    """A community event, e.g. "Dan reached 50% of '20 Workouts in 30 Days' (10 of 20 workouts)"."""
+    p, kind = event["payload"], event["event_type"]
+    who, challenge, unit = event["user_name"] or "Someone", f"'{p['challenge_name']}'", p["unit"]
+    if kind == "community_joined":
+        return (f"{who} joined the community challenge {challenge} "
+                f"({number(p['target'])} {unit} in {p['duration_days']} days)")
+    progress = f"({number(p['total'])} of {number(p['target'])} {unit})"
+    if kind == "community_milestone":
+        return f"{who} reached {p['milestone']}% of {challenge} {progress}"
+    return f"{who} completed the community challenge {challenge} {progress} and earned {p['points']} points"
+
+
 def sentence(event: dict) -> str:
     """The event in the seed's words, e.g. "Sarah beat John's 'Beast Mode Legs' challenge
     (28 min vs 35 min, 12500 lbs vs 10000 lbs)"."""
+    if is_community(event):
+        return community_sentence(event)
     p, kind = event["payload"], event["event_type"]
     challenger, challenged = event["from_name"] or "Someone", event["to_name"] or "someone"
     workout, target, attempt = f"'{p['workout_name']}'", p.get("target"), p.get("attempt")
@@ -71,8 +90,18 @@ def quit_progress(payload: dict) -> float | None:
     return None
 
 
+def community_metadata(event: dict) -> dict:
+    p = event["payload"]
+    return {"event_type": event["event_type"], "actor_id": p["user_id"], "user_id": p["user_id"],
+            "community_challenge_id": p["community_challenge_id"], "challenge_name": p["challenge_name"],
+            "challenge_type": p["challenge_type"], "milestone": p.get("milestone", 0),
+            "created_at": event["created_at"].timestamp()}
+
+
 def metadata(event: dict, workout_kind: str | None = None) -> dict:
     """What insights filter on. ChromaDB takes no nulls, so absent values are left out."""
+    if is_community(event):
+        return community_metadata(event)
     p = event["payload"]
     actor = event["actor_id"] and str(event["actor_id"])
     participants = (p["from_user_id"], p["to_user_id"])
@@ -111,8 +140,13 @@ def entry(event: dict, workout_kind: str | None = None) -> Entry:
 
 
 def of_user(user_id: str) -> dict:
-    """The ChromaDB filter for the events a user takes part in, on either side."""
+    """The ChromaDB filter for the friend-challenge events a user takes part in, on either side."""
     return {"$or": [{"from_user_id": user_id}, {"to_user_id": user_id}]}
+
+
+def involving(user_id: str) -> dict:
+    """The ChromaDB filter for every event of a user's: friend challenges and community ones."""
+    return {"$or": [{"from_user_id": user_id}, {"to_user_id": user_id}, {"user_id": user_id}]}
 
 
 def rows(ids, documents, metadatas, distances=None) -> list[dict]:
@@ -254,8 +288,10 @@ class EventLog:
 
 
 def entries(log: EventLog, events: list[dict]) -> list[Entry]:
-    kinds = log.workout_kinds(event["payload"]["workout_name"] for event in events)
-    return [entry(event, kinds[event["payload"]["workout_name"]]) for event in events]
+    """Friend-challenge events carry the kind of their workout; community events have none."""
+    kinds = log.workout_kinds(event["payload"]["workout_name"] for event in events if not is_community(event))
+    return [entry(event, None if is_community(event) else kinds[event["payload"]["workout_name"]])
+            for event in events]
 
 
 def index_events(conn, log: EventLog, event_ids: list[str]) -> int:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from workers.event_log import of_user
+from workers.event_log import involving, of_user
 from workers.workout_kinds import kind_key, kind_label
 
 MIN_COMEBACK_WINS = 3         # retry_pattern: wins on a retry; the usual round won more than half
@@ -230,10 +230,13 @@ def encouragement_for(log, user_id: str, workout_name: str) -> dict | None:
 
 
 def search(log, user_id: str, text: str, limit: int) -> list[dict]:
-    """The user's own events (either side) most similar to `text`, nearest first."""
+    """The user's own events (either side of a friend challenge, or their community ones) most
+    similar to `text`, nearest first."""
     return [{"event_id": row["id"], "event_type": row["metadata"]["event_type"], "text": row["document"],
-             "challenge_id": row["metadata"]["challenge_id"], "workout_name": row["metadata"]["workout_name"],
+             "challenge_id": row["metadata"].get("challenge_id"),
+             "community_challenge_id": row["metadata"].get("community_challenge_id"),
+             "workout_name": row["metadata"].get("workout_name"),
              "workout_kind": row["metadata"].get("workout_kind"),
              "created_at": datetime.fromtimestamp(row["metadata"]["created_at"], timezone.utc),
              "similarity": round(1 - row["distance"], 3)}
-            for row in log.nearest(text, where=of_user(user_id), limit=limit)]
+            for row in log.nearest(text, where=involving(user_id), limit=limit)]

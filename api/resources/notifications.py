@@ -11,6 +11,7 @@ def notification_item(row: dict) -> dict:
     actor = row["actor_id"] and {"id": row["actor_id"], "display_name": row["actor_display_name"],
                                  "avatar_url": row["actor_avatar_url"]}
     return {"id": row["id"], "challenge_id": row["challenge_id"],
+            "community_challenge_id": row["community_challenge_id"],
             "notification_type": row["notification_type"], "data": row["data"],
             "is_read": row["is_read"], "read_at": row["read_at"], "created_at": row["created_at"],
             "actor": actor}

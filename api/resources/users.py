@@ -1,7 +1,7 @@
 from api.db import Q
 from api.errors import not_found
 from api.openapi import Op
-from api.schemas import Profile, ProfileUpdate
+from api.schemas import MyProfile, Profile, ProfileUpdate
 from api.validation import load_body
 
 PROFILE_UPDATE = ProfileUpdate()
@@ -9,7 +9,7 @@ PROFILE_UPDATE = ProfileUpdate()
 
 class Me:
     openapi = {
-        "get": Op("Your profile.", response=Profile, errors=(401, 404)),
+        "get": Op("Your profile, with your points total.", response=MyProfile, errors=(401, 404)),
         "put": Op("Create or update your profile (signing up is the first PUT).",
                   body=ProfileUpdate, mutation=True),
     }
@@ -20,9 +20,10 @@ class Me:
     def on_get(self, req, resp):
         with self.db.reading(req.context.caller.id) as conn:
             profile = Q.get_profile(conn, user_id=req.context.caller.id)
+            points = Q.points_total(conn, user_id=req.context.caller.id)
         if profile is None:
             raise not_found("You have no profile yet: create it with PUT /api/v1/me.")
-        resp.media = profile
+        resp.media = {**profile, "points": points}
 
     def on_put(self, req, resp):
         changes = load_body(req, PROFILE_UPDATE)

@@ -227,7 +227,7 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
  ORDER BY r.position;
 
 -- name: list_notifications
-SELECT n.id, n.challenge_id, n.notification_type, n.data, n.is_read, n.read_at, n.created_at,
+SELECT n.id, n.challenge_id, n.community_challenge_id, n.notification_type, n.data, n.is_read, n.read_at, n.created_at,
        n.actor_id, a.display_name AS actor_display_name, a.avatar_url AS actor_avatar_url
   FROM challenge_notifications n LEFT JOIN users a ON a.id = n.actor_id
  WHERE n.user_id = :user_id
@@ -246,3 +246,65 @@ SELECT count(*) FROM challenge_notifications WHERE user_id = :user_id AND NOT is
 SELECT job_id, actor_name, user_id, status, result, error, finished_at
   FROM processed_commands WHERE job_id = :job_id;
 
+
+-- name: points_total$
+SELECT COALESCE(sum(points), 0)::integer FROM points_ledger WHERE user_id = :user_id;
+
+-- name: points_ledger
+SELECT l.id, l.action, l.points, l.base_points, l.multiplier, l.streak_days, l.source_id,
+       l.milestone, l.community_challenge_id, c.name AS challenge_name, l.created_at
+  FROM points_ledger l LEFT JOIN challenges c ON c.id = l.community_challenge_id
+ WHERE l.user_id = :user_id
+   AND (:cursor_at::timestamptz IS NULL OR (l.created_at, l.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+ ORDER BY l.created_at DESC, l.id DESC
+ LIMIT :limit;
+
+-- name: streaks^
+-- The streak up to today and up to yesterday, in the user's own time zone.
+SELECT activity_streak(:user_id, today) AS today, activity_streak(:user_id, today - 1) AS yesterday
+  FROM (SELECT user_local_date(:user_id, now()) AS today) d;
+
+-- name: list_community_challenges
+-- Open challenges (not yet over), newest first, with whether the caller has joined.
+SELECT c.*, days_until(c.ends_at) AS days_left,
+       EXISTS (SELECT 1 FROM challenge_participants p
+                WHERE p.challenge_id = c.id AND p.user_id = :user_id) AS joined
+  FROM challenges c
+ WHERE c.is_active AND c.ends_at > now()
+   AND (:cursor_at::timestamptz IS NULL OR (c.created_at, c.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
+ ORDER BY c.created_at DESC, c.id DESC
+ LIMIT :limit;
+
+-- name: get_community_challenge^
+SELECT c.*, days_until(c.ends_at) AS days_left,
+       c.ends_at <= now() AS has_ended,
+       EXISTS (SELECT 1 FROM challenge_participants p
+                WHERE p.challenge_id = c.id AND p.user_id = :user_id) AS joined
+  FROM challenges c
+ WHERE c.id = :id;
+
+-- name: my_participations
+-- Each of the caller's participations with its rank among all participants.
+SELECT c.id AS community_challenge_id, c.name, c.challenge_type, c.unit, c.target_value AS target,
+       c.points_reward, c.participant_count AS participants, c.ends_at,
+       days_until(c.ends_at) AS days_left,
+       p.total, p.milestone, p.status, p.joined_at, p.completed_at,
+       community_rank(p.id) AS rank
+  FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
+ WHERE p.user_id = :user_id
+ ORDER BY p.status = 'active' DESC, c.ends_at, c.id;
+
+-- name: community_leaderboard
+-- The top :limit participants, then the caller's own row wherever it ranks.
+WITH top AS (
+    SELECT p.*, row_number() OVER (ORDER BY p.total DESC, p.total_reached_at, p.id) AS rank, true AS in_top
+      FROM (SELECT * FROM challenge_participants WHERE challenge_id = :id
+             ORDER BY total DESC, total_reached_at, id LIMIT :limit) p
+), me AS (
+    SELECT p.*, community_rank(p.id) AS rank, false AS in_top
+      FROM challenge_participants p
+     WHERE p.challenge_id = :id AND p.user_id = :user_id
+)
+SELECT r.user_id, r.total, r.status, r.rank, r.in_top, u.display_name, u.avatar_url
+  FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r JOIN users u ON u.id = r.user_id
+ ORDER BY r.in_top DESC, r.rank;

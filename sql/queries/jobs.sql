@@ -56,3 +56,23 @@ SELECT id FROM events
  WHERE published_at IS NULL AND created_at < now() - make_interval(secs => :grace_seconds)
  ORDER BY created_at
  LIMIT :limit;
+
+-- name: close_ended_community_challenges
+-- One batch of challenges whose window is over: they leave the active lists, and whoever had
+-- not reached 100 % ends there. SKIP LOCKED leaves a challenge a join holds to the next run.
+WITH due AS (
+    SELECT id FROM challenges
+     WHERE is_active AND ends_at <= now()
+     ORDER BY ends_at
+     LIMIT :batch_size
+       FOR UPDATE SKIP LOCKED
+), closed AS (
+    UPDATE challenges c SET is_active = false, closed_at = now()
+      FROM due WHERE c.id = due.id
+    RETURNING c.id
+), ended AS (
+    UPDATE challenge_participants p SET status = 'ended', ended_at = now()
+      FROM closed WHERE p.challenge_id = closed.id AND p.status = 'active'
+    RETURNING p.id
+)
+SELECT id FROM closed;

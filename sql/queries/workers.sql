@@ -54,11 +54,17 @@ DELETE FROM friendships
 -- name: are_friends$
 SELECT are_friends(:a, :b);
 
--- name: insert_workout_log!
+-- name: insert_workout_log<!
 INSERT INTO workout_logs (id, user_id, workout_name, duration_minutes, total_volume, volume_unit,
                           notes, performed_at)
 VALUES (:id, :user_id, :workout_name, :duration_minutes, :total_volume, :volume_unit, :notes,
-        COALESCE(:performed_at, now()));
+        COALESCE(:performed_at, now()))
+RETURNING performed_at, total_volume_kg;
+
+-- name: insert_habit_log^
+INSERT INTO habit_logs (id, user_id, habit_name, value, logged_at)
+VALUES (:id, :user_id, :habit_name, :value, COALESCE(:logged_at, now()))
+RETURNING logged_at;
 
 -- name: get_workout_log^
 SELECT id, user_id, workout_name, duration_minutes, total_volume, volume_unit, total_volume_kg
@@ -149,20 +155,22 @@ SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
 -- name: events_to_index
 -- Locked until they are marked indexed, so two indexers never work on one event at once.
 SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
-       f.display_name AS from_name, t.display_name AS to_name
+       f.display_name AS from_name, t.display_name AS to_name, m.display_name AS user_name
   FROM events e
   LEFT JOIN users f ON f.id = (e.payload ->> 'from_user_id')::uuid
   LEFT JOIN users t ON t.id = (e.payload ->> 'to_user_id')::uuid
+  LEFT JOIN users m ON m.id = (e.payload ->> 'user_id')::uuid
  WHERE e.id = ANY(:ids::uuid[]) AND e.indexed_at IS NULL
  ORDER BY e.created_at, e.id
    FOR UPDATE OF e SKIP LOCKED;
 
 -- name: events_page
 SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
-       f.display_name AS from_name, t.display_name AS to_name
+       f.display_name AS from_name, t.display_name AS to_name, m.display_name AS user_name
   FROM events e
   LEFT JOIN users f ON f.id = (e.payload ->> 'from_user_id')::uuid
   LEFT JOIN users t ON t.id = (e.payload ->> 'to_user_id')::uuid
+  LEFT JOIN users m ON m.id = (e.payload ->> 'user_id')::uuid
  WHERE :cursor_at::timestamptz IS NULL OR (e.created_at, e.id) > (:cursor_at::timestamptz, :cursor_id::uuid)
  ORDER BY e.created_at, e.id
  LIMIT :limit;
@@ -175,3 +183,85 @@ UPDATE events SET indexed_at = NULL WHERE indexed_at IS NOT NULL;
 
 -- name: mark_events_published!
 UPDATE events SET published_at = now() WHERE id = ANY(:ids::uuid[]);
+
+-- name: insert_event!
+INSERT INTO events (event_type, actor_id, subject_id, payload)
+VALUES (:event_type, :actor_id, :subject_id, :payload);
+
+-- name: streak_at$
+SELECT activity_streak(:user_id, user_local_date(:user_id, :at));
+
+-- name: award_points^
+INSERT INTO points_ledger (user_id, action, source_id, milestone, community_challenge_id,
+                           base_points, multiplier, streak_days, points)
+VALUES (:user_id, :action, :source_id, :milestone, :community_challenge_id, :base_points,
+        :multiplier, :streak_days, :points)
+ON CONFLICT ON CONSTRAINT one_award_per_source DO NOTHING
+RETURNING points;
+
+-- name: insert_community_challenge<!
+INSERT INTO challenges (id, created_by, name, description, challenge_type, habit_name,
+                        target_value, unit, duration_days, starts_at, ends_at, points_reward,
+                        max_participants)
+SELECT :id, :user_id, :name, :description, :challenge_type, :habit_name, :target_value, :unit,
+       :duration_days, start, start + :duration_days * interval '24 hours', :points_reward,
+       :max_participants
+  FROM (SELECT COALESCE(:starts_at::timestamptz, now()) AS start) s
+RETURNING *;
+
+-- name: lock_community_challenge^
+SELECT *, ends_at <= now() AS has_ended FROM challenges WHERE id = :id FOR UPDATE;
+
+-- name: has_joined$
+SELECT EXISTS (SELECT 1 FROM challenge_participants WHERE challenge_id = :challenge_id AND user_id = :user_id);
+
+-- name: insert_participant<!
+-- The challenge row is locked by the caller, so the count and the capacity check cannot race.
+WITH joined AS (
+    INSERT INTO challenge_participants (challenge_id, user_id) VALUES (:challenge_id, :user_id)
+    RETURNING id, joined_at
+), counted AS (
+    UPDATE challenges SET participant_count = participant_count + 1 WHERE id = :challenge_id
+    RETURNING participant_count
+)
+SELECT joined.id, joined.joined_at, counted.participant_count FROM joined, counted;
+
+-- name: participations_fed_by
+-- The user's active participations a log at :logged_at feeds: the kind matches (and the habit,
+-- if the challenge names one), and the log falls inside the window, after joining. Locked in
+-- one order, so the scheduler cannot end one half-way and two logs never deadlock.
+SELECT p.id, p.challenge_id, c.name, c.challenge_type, c.target_value, c.unit, c.points_reward
+  FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id
+ WHERE p.user_id = :user_id AND p.status = 'active' AND c.is_active
+   AND c.challenge_type = ANY(:challenge_types)
+   AND (c.habit_name IS NULL OR lower(btrim(c.habit_name)) = lower(btrim(:habit_name)))
+   AND :logged_at::timestamptz >= GREATEST(c.starts_at, p.joined_at)
+   AND :logged_at::timestamptz < c.ends_at
+ ORDER BY p.id
+   FOR UPDATE OF p;
+
+-- name: add_progress<!
+-- The entry is written once per log and participation; the total grows only when it was.
+WITH entry AS (
+    INSERT INTO challenge_progress (participant_id, challenge_id, user_id, source_type, source_id,
+                                    value_achieved, logged_at)
+    VALUES (:participant_id, :challenge_id, :user_id, :source_type, :source_id, :value, :logged_at)
+    ON CONFLICT ON CONSTRAINT one_entry_per_log DO NOTHING
+    RETURNING value_achieved
+)
+UPDATE challenge_participants p
+   SET total = p.total + entry.value_achieved, total_reached_at = clock_timestamp()
+  FROM entry
+ WHERE p.id = :participant_id
+RETURNING p.total, p.milestone;
+
+-- name: record_milestone!
+UPDATE challenge_participants
+   SET milestone = :milestone,
+       status = CASE WHEN :milestone = 100 THEN 'completed' ELSE status END,
+       completed_at = CASE WHEN :milestone = 100 THEN clock_timestamp() ELSE completed_at END
+ WHERE id = :participant_id;
+
+-- name: insert_community_notification!
+INSERT INTO challenge_notifications (user_id, community_challenge_id, notification_type, data)
+VALUES (:user_id, :community_challenge_id, :notification_type, :data);

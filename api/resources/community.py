@@ -1,0 +1,139 @@
+"""Community challenges over HTTP: coaches create them, anyone joins an open one, and each
+athlete sees their progress and rank; joining is a command the worker checks again under the
+challenge's row lock."""
+
+import uuid
+
+from api.db import Q
+from api.errors import Problem, not_found
+from api.openapi import Op
+from api.schemas import (
+    CommunityChallenge, CommunityChallengeCreate, CommunityChallengePage, CommunityLeaderboard,
+    CommunityLeaderboardQuery, Page, Participations)
+from api.validation import decode_cursor, load_body, load_query, page
+from workers.commands import CommandRejected
+from workers.community_rules import check_joinable, percentage
+
+CREATE, PAGE, LEADERBOARD_QUERY = CommunityChallengeCreate(), Page(), CommunityLeaderboardQuery()
+CREATOR_ROLES = {"coach", "admin"}
+HIDDEN_COLUMNS = ("has_ended", "closed_at")
+
+
+def challenge_view(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key not in HIDDEN_COLUMNS}
+
+
+def participation_view(row: dict) -> dict:
+    return {**row, "percentage": percentage(row["total"], row["target"])}
+
+
+class CommunityChallenges:
+    openapi = {
+        "post": Op("Create a community challenge (a token with role coach or admin).",
+                   body=CommunityChallengeCreate, mutation=True, errors=(403, 422)),
+        "get": Op("Open community challenges (not yet over), newest first, with the number of "
+                  "participants, days left and whether you have joined.",
+                  query=Page, response=CommunityChallengePage),
+    }
+
+    def __init__(self, db, dispatcher):
+        self.db, self.dispatcher = db, dispatcher
+
+    def on_post(self, req, resp):
+        if req.context.caller.role not in CREATOR_ROLES:
+            raise Problem(403, "forbidden", "Only a coach or an admin can create community challenges.")
+        body = load_body(req, CREATE)
+        self.dispatcher.submit(req, resp, actor="community.create", payload=body,
+                               ids={"community_challenge_id": str(uuid.uuid4())}, creates=True)
+
+    def on_get(self, req, resp):
+        query = load_query(req, PAGE)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.list_community_challenges(conn, user_id=caller, cursor_at=cursor_at,
+                                                    cursor_id=cursor_id, limit=query["limit"]))
+        listed = page(rows, query["limit"], "created_at")
+        resp.media = {**listed, "items": [challenge_view(row) for row in listed["items"]]}
+
+
+class CommunityChallengeItem:
+    openapi = {"get": Op("One community challenge, open or over.", response=CommunityChallenge,
+                         errors=(404,))}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp, challenge_id):
+        with self.db.reading(req.context.caller.id) as conn:
+            row = Q.get_community_challenge(conn, id=str(challenge_id), user_id=req.context.caller.id)
+        if row is None:
+            raise not_found("No such community challenge.")
+        resp.media = challenge_view(row)
+
+
+class CommunityJoin:
+    openapi = {"post": Op("Join an open community challenge; your workouts and habits count "
+                          "towards it from now on.", mutation=True, errors=(404, 409))}
+
+    def __init__(self, db, dispatcher):
+        self.db, self.dispatcher = db, dispatcher
+
+    def on_post(self, req, resp, challenge_id):
+        caller, challenge_id = req.context.caller.id, str(challenge_id)
+
+        def precheck():
+            with self.db.reading(caller) as conn:
+                challenge = Q.get_community_challenge(conn, id=challenge_id, user_id=caller)
+            try:
+                check_joinable(challenge, bool(challenge and challenge["joined"]))
+            except CommandRejected as rejection:
+                raise Problem(rejection.status, rejection.code, rejection.detail) from None
+
+        self.dispatcher.submit(req, resp, actor="community.join",
+                               payload={"community_challenge_id": challenge_id}, precheck=precheck)
+
+
+class MyCommunityChallenges:
+    openapi = {"get": Op("Each community challenge you joined: your total against the target, "
+                         "percentage, rank of all participants, days left, reward and status; "
+                         "active ones first.", response=Participations)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            rows = list(Q.my_participations(conn, user_id=caller))
+        resp.media = {"items": [participation_view(row) for row in rows]}
+
+
+class CommunityChallengeLeaderboard:
+    openapi = {"get": Op("The top participants of a community challenge, and your own row "
+                         "wherever it ranks (null if you have not joined).",
+                         query=CommunityLeaderboardQuery, response=CommunityLeaderboard, errors=(404,))}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp, challenge_id):
+        query = load_query(req, LEADERBOARD_QUERY)
+        caller, challenge_id = req.context.caller.id, str(challenge_id)
+        with self.db.reading(caller) as conn:
+            challenge = Q.get_community_challenge(conn, id=challenge_id, user_id=caller)
+            if challenge is None:
+                raise not_found("No such community challenge.")
+            rows = list(Q.community_leaderboard(conn, id=challenge_id, user_id=caller, limit=query["limit"]))
+        ranks = [self._rank(row, challenge["target_value"], caller) for row in rows]
+        resp.media = {"community_challenge_id": challenge_id, "target": challenge["target_value"],
+                      "unit": challenge["unit"], "participants": challenge["participant_count"],
+                      "items": [rank for row, rank in zip(rows, ranks) if row["in_top"]],
+                      "me": next((rank for rank in ranks if rank["is_you"]), None)}
+
+    @staticmethod
+    def _rank(row: dict, target: float, caller: str) -> dict:
+        return {"rank": row["rank"], "total": row["total"], "percentage": percentage(row["total"], target),
+                "status": row["status"], "is_you": str(row["user_id"]) == caller,
+                "user": {"id": row["user_id"], "display_name": row["display_name"],
+                         "avatar_url": row["avatar_url"]}}

@@ -1,0 +1,30 @@
+"""The caller's points: total, streak, the multiplier a log made now would get, and the ledger."""
+
+from api.db import Q
+from api.openapi import Op
+from api.schemas import Page, Points
+from api.validation import decode_cursor, load_query, page
+from workers.points import streak_multiplier, streak_now
+
+PAGE = Page()
+
+
+class PointsResource:
+    openapi = {"get": Op("Your points total, current streak and multiplier, and the ledger of "
+                         "awards newest first.", query=Page, response=Points)}
+
+    def __init__(self, db):
+        self.db = db
+
+    def on_get(self, req, resp):
+        query = load_query(req, PAGE)
+        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        caller = req.context.caller.id
+        with self.db.reading(caller) as conn:
+            total = Q.points_total(conn, user_id=caller)
+            streaks = Q.streaks(conn, user_id=caller)
+            rows = list(Q.points_ledger(conn, user_id=caller, cursor_at=cursor_at, cursor_id=cursor_id,
+                                        limit=query["limit"]))
+        current, next_log = streak_now(streaks["today"] or 0, streaks["yesterday"] or 0) if streaks else (0, 1)
+        resp.media = {"total": total, "current_streak": current,
+                      "multiplier": float(streak_multiplier(next_log)), **page(rows, query["limit"], "created_at")}
