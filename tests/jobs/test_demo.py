@@ -52,3 +52,26 @@ def test_the_demo_gives_dan_insights_and_encouragement(api, conn):
         "Friends challenge you to leg workouts most: 3 of the 3 challenges you received."]
     assert leg_day["encouragement"]["text"] == ("You've quit the last 2 leg challenges at the halfway "
                                                 "point. Let's push through this one together!")
+
+
+def test_the_demo_has_community_challenges_with_progress_seeded_once(api, conn):
+    # Given the demo, seeded twice
+    users = seed_demo(SETTINGS)
+    seed_demo(SETTINGS)
+
+    # When Bob, Alice and Dan look at their community challenges
+    mine = {name: {p["name"]: p for p in api.get("/community-challenges/mine", users[name]).json["items"]}
+            for name in ("Alice", "Bob", "Dan")}
+
+    # Then Bob leads the workouts challenge at half-way, Alice finished the Weekend Warrior,
+    # Dan is on his way with water
+    bob = mine["Bob"]["8 Workouts in 30 Days"]
+    assert (bob["total"], bob["percentage"], bob["rank"], bob["participants"]) == (4, 50, 1, 3)
+    weekend = mine["Alice"]["Weekend Warrior"]
+    assert (weekend["status"], weekend["total"], weekend["unit"]) == ("completed", 130, "minutes")
+    water = mine["Dan"]["Hydration Habit"]
+    assert (water["total"], water["unit"], water["percentage"]) == (8, "glasses", 13.3)
+    # And the coach's four challenges are open, and the ledger paid each award once
+    assert len(api.get("/community-challenges", users["Coach Kim"]).json["items"]) == 4
+    completions = conn.execute("SELECT count(*) AS n FROM points_ledger WHERE action = 'challenge_completed'")
+    assert completions.fetchone()["n"] == 1

@@ -129,7 +129,7 @@ def test_the_streak_now_and_the_streak_a_log_now_would_count_with(today, yesterd
                  id="UTC: the same two instants are one day"),
     pytest.param("Asia/Tokyo", "2026-06-10T23:30:00Z", "2026-06-11T00:30:00Z", [1, 1],
                  id="Tokyo: 08:30 and 09:30 local are one day"),
-    pytest.param("UTC", "2026-06-10T23:30:00+09:00", "2026-06-11T00:30:00+09:00", [1, 2],
+    pytest.param("UTC", "2026-06-11T08:30:00+09:00", "2026-06-11T09:30:00+09:00", [1, 2],
                  id="UTC: the same two instants as Tokyo's are two days"),
 ])
 def test_streak_days_are_counted_in_the_users_time_zone(api, timezone, first, second, streaks):
@@ -473,10 +473,14 @@ def test_a_redelivered_workout_award_pays_nothing_more(conn, dan):
                              workout_name="Legs", duration_minutes=30, total_volume=100,
                              performed_at=june(3))
 
-    # When its award is made again, later, when the streak would count differently
+    # When its award is made again (a redelivery), after a back-dated workout on 31 May made
+    # that day's streak 4
     with conn.transaction():
+        log_workout(conn, user_id=dan, workout_log_id=new_id(), activity_id=new_id(),
+                    workout_name="Legs", duration_minutes=30, total_volume=100,
+                    performed_at="2026-05-31T12:00:00Z")
         again = award_activity(conn, user_id=dan, action="workout_completed", source_id=workout,
-                               at=dt.datetime(2026, 6, 20, 12, tzinfo=dt.timezone.utc))
+                               at=dt.datetime(2026, 6, 3, 12, tzinfo=dt.timezone.utc))
 
     # Then nothing more is paid: one row, as first written
     assert (logged["points"], again) == (31, 0)
