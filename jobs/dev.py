@@ -76,13 +76,16 @@ def run_dev(port: int) -> int:
     run = [sys.executable, "-m", "jobs"]
     subprocess.run([*run, "migrate"], env=env, check=True)
     demo = subprocess.run([*run, "seed-demo"], env=env, check=True, capture_output=True, text=True).stdout
-    alice = demo.split()[1]
-    token = subprocess.run([*run, "token", alice], env=env, check=True, capture_output=True, text=True).stdout.strip()
+    alice, coach = demo.split()[1], demo.split()[-1]
+    token, coach_token = (subprocess.run([*run, "token", user, *role], env=env, check=True, capture_output=True,
+                                         text=True).stdout.strip()
+                          for user, role in ((alice, ()), (coach, ("--role", "coach"))))
     processes = {name: subprocess.Popen(["sh", "-c", command], env=env, start_new_session=True)
                  for name, command in procfile_commands().items()}
     print(f"\nAPI:        http://127.0.0.1:{port}/api/v1  (docs: /api/v1/openapi.json)")
     print(f"demo users: \n{demo}")
-    print(f"demo token (Alice): {token}\n\nexport TOKEN={token}\nCtrl-C stops everything.")
+    print(f"demo token (Alice): {token}\n\nexport TOKEN={token}\nexport COACH_TOKEN={coach_token}  "
+          f"# Coach Kim, role coach: may create community challenges\nCtrl-C stops everything.")
     return supervise(processes, helpers)
 
 
