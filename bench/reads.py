@@ -79,6 +79,12 @@ ALTER TABLE workout_challenges ENABLE TRIGGER USER;
 """
 
 
+def summary(times: list[float]) -> dict:
+    times = sorted(times)
+    return {"p50_ms": round(statistics.median(times), 2),
+            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2)}
+
+
 def timed(conn, caller: str, read) -> float:
     with conn.transaction():
         Q.set_caller(conn, user_id=caller)
@@ -133,9 +139,7 @@ def run(users: int, challenges: int, sample: int) -> dict:
                     timed(conn, caller, read)
             results = {}
             for name, read in READS.items():
-                times = sorted(timed(conn, caller, read) for caller in callers)
-                results[name] = {"p50_ms": round(statistics.median(times), 2),
-                                 "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2)}
+                results[name] = summary([timed(conn, caller, read) for caller in callers])
         return {"users": users, "challenges": total, "seconds_to_seed": round(seeded, 1),
                 "callers": len(callers), "reads": results}
     finally:

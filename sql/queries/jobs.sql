@@ -59,13 +59,14 @@ SELECT id FROM events
 
 -- name: close_ended_community_challenges
 -- One batch of challenges whose window is over: they leave the active lists, and whoever had
--- not reached 100 % ends there. SKIP LOCKED leaves a challenge a join holds to the next run.
+-- not reached 100 % ends there. SKIP LOCKED leaves a challenge a join holds to the next run;
+-- NO KEY UPDATE lets a log that is writing progress for it finish first instead of deadlocking.
 WITH due AS (
     SELECT id FROM challenges
      WHERE is_active AND ends_at <= now()
      ORDER BY ends_at
      LIMIT :batch_size
-       FOR UPDATE SKIP LOCKED
+       FOR NO KEY UPDATE SKIP LOCKED
 ), closed AS (
     UPDATE challenges c SET is_active = false, closed_at = now()
       FROM due WHERE c.id = due.id

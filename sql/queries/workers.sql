@@ -210,7 +210,9 @@ SELECT :id, :user_id, :name, :description, :challenge_type, :habit_name, :target
 RETURNING *;
 
 -- name: lock_community_challenge^
-SELECT *, ends_at <= now() AS has_ended FROM challenges WHERE id = :id FOR UPDATE;
+-- NO KEY UPDATE: joins queue on each other, but a log writing progress (which only needs the
+-- row to exist) does not wait for them.
+SELECT *, ends_at <= now() AS has_ended FROM challenges WHERE id = :id FOR NO KEY UPDATE;
 
 -- name: has_joined$
 SELECT EXISTS (SELECT 1 FROM challenge_participants WHERE challenge_id = :challenge_id AND user_id = :user_id);
