@@ -34,7 +34,8 @@ class TokenVerifier:
             user_id = str(uuid.UUID(claims["sub"]))
         except (ValueError, TypeError, AttributeError):
             raise unauthorized("The token's `sub` must be a user UUID.") from None
-        return Caller(user_id, claims.get("role"))
+        role = claims.get("role")
+        return Caller(user_id, role if isinstance(role, str) else None)
 
 
 def issue_token(settings, user_id: str, role: str | None = None, ttl_seconds: int = 30 * 24 * 3600) -> str:

@@ -61,9 +61,10 @@ class Dispatcher:
 
     def _enqueue(self, owner: str, actor: str, payload: dict, ids: dict) -> dict:
         job_id = str(uuid.uuid4())
-        job = self.jobs.create(job_id, owner, actor, ids)
-        # Loaded values (timestamps) travel as the JSON text the worker's SQL takes.
+        # Loaded values (timestamps) travel as the JSON text the worker's SQL takes; encoded
+        # before the job exists, so a value that cannot be encoded leaves no job behind.
         message_kwargs = json.loads(to_json({"user_id": owner, **payload, **ids}))
+        job = self.jobs.create(job_id, owner, actor, ids)
         self.broker.enqueue(build_message(actor, job_id, message_kwargs))
         return job
 

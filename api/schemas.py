@@ -38,6 +38,18 @@ class UUIDString(fields.UUID):
         return str(super()._deserialize(value, attr, data, **kwargs))
 
 
+class Moment(fields.AwareDateTime):
+    """A time with its UTC offset that also exists in UTC (so "9999-12-31T23:59:59-14:00",
+    which would be in the year 10000, is refused) and is stored in UTC."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise ValidationError("Must be a time between the years 1 and 9999 in UTC.") from None
+
+
 def finite_number(**range_args):
     return fields.Float(required=True, allow_nan=False, validate=validate.Range(**range_args))
 
@@ -71,7 +83,7 @@ class WorkoutLog(Schema):
     total_volume = finite_number(min=0, max=MAX_VOLUME)
     volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    performed_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    performed_at = Moment(load_default=None, allow_none=True)
 
 
 QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
@@ -143,7 +155,7 @@ class HabitLog(Schema):
     habit_name = Text(required=True, validate=[validate.Length(min=1, max=80), not_blank])
     value = fields.Float(load_default=1, allow_nan=False, validate=validate.Range(min=0.01, max=10_000),
                          metadata={"description": "How much of the habit (glasses, pages...); default 1."})
-    logged_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    logged_at = Moment(load_default=None, allow_none=True)
 
 
 COMMUNITY_TYPES = ("workouts", "duration", "volume", "habit")
@@ -165,7 +177,7 @@ class CommunityChallengeCreate(Schema):
                 metadata={"description": "Fixed for workouts (workouts), duration (minutes) and volume "
                           "(kg); a habit challenge's own word, default the habit's name."})
     duration_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
-    starts_at = fields.AwareDateTime(load_default=None, allow_none=True,
+    starts_at = Moment(load_default=None, allow_none=True,
                                      metadata={"description": "Default now; up to a year ahead."})
     points_reward = fields.Int(load_default=100, strict=True, validate=validate.Range(min=0, max=100_000))
     max_participants = fields.Int(load_default=None, allow_none=True, strict=True,
@@ -188,10 +200,10 @@ class CommunityChallengeCreate(Schema):
         if starts_at is None or "duration_days" not in data:
             return
         now = dt.datetime.now(dt.timezone.utc)
-        if starts_at + dt.timedelta(days=data["duration_days"]) <= now:
-            raise ValidationError("The challenge would already be over.", "starts_at")
         if starts_at > now + dt.timedelta(days=365):
             raise ValidationError("Must be within a year from now.", "starts_at")
+        if starts_at + dt.timedelta(days=data["duration_days"]) <= now:
+            raise ValidationError("The challenge would already be over.", "starts_at")
 
 
 class Page(Schema):

@@ -5,7 +5,9 @@ worker checks a join again under the challenge's row lock, so a join that got pa
 early answer is still refused."""
 
 import datetime as dt
+import time
 
+import jwt
 import pytest
 
 from api.auth import issue_token
@@ -80,6 +82,7 @@ CREATE_CASES = {
     "missing-type": (community(challenge_type=...), ["challenge_type"]),
     "type-running": (community(challenge_type="running"), ["challenge_type"]),
     "type-uppercase": (community(challenge_type="WORKOUTS"), ["challenge_type"]),
+    "type-a-list": (community(challenge_type=["workouts"]), ["challenge_type"]),
     "missing-target": (community(target_value=...), ["target_value"]),
     "target-0": (community(target_value=0), ["target_value"]),
     "target-negative": (community(target_value=-1), ["target_value"]),
@@ -91,6 +94,7 @@ CREATE_CASES = {
     "target-over-a-billion": (community(target_value=1_000_000_001), ["target_value"]),
     "target-1e12": (community(target_value=1e12), ["target_value"]),
     "target-null": (community(target_value=None), ["target_value"]),
+    "target-a-boolean": (community(target_value=True), ["target_value"]),
     "missing-duration": (community(duration_days=...), ["duration_days"]),
     "duration-0": (community(duration_days=0), ["duration_days"]),
     "duration-366": (community(duration_days=366), ["duration_days"]),
@@ -99,8 +103,11 @@ CREATE_CASES = {
     "duration-a-boolean": (community(duration_days=True), ["duration_days"]),
     "points-negative": (community(points_reward=-1), ["points_reward"]),
     "points-100001": (community(points_reward=100_001), ["points_reward"]),
+    "points-a-float": (community(points_reward=10.5), ["points_reward"]),
     "max-participants-0": (community(max_participants=0), ["max_participants"]),
     "max-participants-negative": (community(max_participants=-3), ["max_participants"]),
+    "max-participants-over-a-million": (community(max_participants=1_000_001), ["max_participants"]),
+    "max-participants-a-string": (community(max_participants="10"), ["max_participants"]),
     "habit-name-for-workouts": (community(habit_name="water"), ["habit_name"]),
     "habit-name-for-volume": (community(challenge_type="volume", habit_name="water"), ["habit_name"]),
     "unit-lb-for-volume": (community(challenge_type="volume", unit="lb"), ["unit"]),
@@ -557,6 +564,7 @@ HABIT_CASES = {
     "value-a-word": (habit(value="x"), ["value"]),
     "value-NaN-string": (habit(value="NaN"), ["value"]),
     "value-null": (habit(value=None), ["value"]),
+    "value-a-boolean": (habit(value=True), ["value"]),
     "value-rounding-to-zero": (habit(value=0.001), ["value"]),
     "logged-at-without-offset": (habit(logged_at="2024-05-01T10:00:00"), ["logged_at"]),
     "logged-at-not-a-date": (habit(logged_at="this morning"), ["logged_at"]),
@@ -746,3 +754,52 @@ def test_the_openapi_document_lists_the_community_routes(api):
     for path, methods in expected.items():
         assert path in paths, sorted(paths)
         assert methods <= set(paths[path]), (path, sorted(paths[path]))
+
+
+# Edge cases a review found (each answered 500 before its fix) ----------------------------------
+
+@pytest.mark.parametrize("starts_at", ["9999-12-20T00:00:00Z", "9999-12-31T23:59:59+00:00"])
+def test_a_start_near_the_end_of_the_calendar_is_refused_as_too_far_ahead(api, conn, redis_client, coach,
+                                                                          starts_at):
+    # (Adding duration_days to such a start overflows the calendar; the year check comes first.)
+    # Given a start date in the year 9999 (far more than a year ahead)
+    before = snapshot(conn, redis_client)
+
+    # When the coach creates a challenge starting then
+    response = create(api, coach, community(starts_at=starts_at))
+
+    # Then 422 naming starts_at, as for any start over a year ahead, and nothing stored
+    assert_problem(response, 422, "validation_error", "starts_at")
+    assert snapshot(conn, redis_client) == before
+
+
+@pytest.mark.parametrize("logged_at", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-14:00"])
+def test_a_logged_at_outside_the_calendar_in_utc_is_refused(api, conn, redis_client, dan, logged_at):
+    # (Such a time has no UTC form; it once left a job queued forever as well.)
+    # Given a habit log whose time, in UTC, is before year 1 or after year 9999
+    before = snapshot(conn, redis_client)
+
+    # When Dan logs it
+    response = api.post("/habits", dan, habit(logged_at=logged_at))
+
+    # Then 422 naming logged_at, and no job, no log and no points
+    assert_problem(response, 422, "validation_error", "logged_at")
+    assert snapshot(conn, redis_client) == before
+
+
+@pytest.mark.parametrize("role", [["coach"], {"name": "coach"}])
+def test_a_role_claim_that_is_not_a_string_is_forbidden(api, conn, redis_client, coach, role):
+    # (A role that is not a string is no role.)
+    # Given a validly signed token whose role claim is a list or an object, not a string
+    claims = {"sub": coach, "exp": int(time.time()) + 600, "role": role}
+    claims.update({"aud": SETTINGS.jwt_audience} if SETTINGS.jwt_audience else {})
+    claims.update({"iss": SETTINGS.jwt_issuer} if SETTINGS.jwt_issuer else {})
+    odd_token = jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
+    before = snapshot(conn, redis_client)
+
+    # When it is used to create a challenge
+    response = api.post("/community-challenges", None, community(), token=odd_token)
+
+    # Then 403 forbidden (the role is not coach or admin), and nothing stored
+    assert_problem(response, 403, "forbidden")
+    assert snapshot(conn, redis_client) == before
