@@ -319,21 +319,23 @@ def test_each_user_sees_only_their_own_points(api):
     assert ([e["source_id"] for e in ben_points["items"]], ben_points["total"]) == ([ben_habit], 10)
 
 
-def test_a_streak_through_today_shows_its_days_and_multiplier(api):
-    # Given a user whose local date is not UTC's, who logged the day before yesterday and
-    # yesterday (their days)
+@pytest.mark.parametrize(("days", "paid_today", "multiplier"), [(2, 25, 1.0), (3, 31, 1.25), (6, 31, 1.25)])
+def test_a_streak_through_today_shows_its_days_and_multiplier(api, days, paid_today, multiplier):
+    # Given a user whose local date is not UTC's, who logged on each of the `days - 1` days
+    # before today (their days)
     timezone = zone_off_utc_date()
     user = athlete(api, "Dan", timezone)
-    api.log_workout(user, performed_at=local_noon(timezone, 2))
-    api.log_workout(user, performed_at=local_noon(timezone, 1))
+    for days_ago in range(days - 1, 0, -1):
+        api.log_workout(user, performed_at=local_noon(timezone, days_ago))
 
     # When they log a workout now
     paid = workout_paid(api, user)
 
-    # Then it was paid 31, and their current streak is 3 days at x1.25
+    # Then it is paid at the streak's multiplier, the current streak counts today, and the
+    # multiplier shown is the one another log today would get
     body = points(api, user)
-    assert paid == 31
-    assert (body["current_streak"], body["multiplier"]) == (3, 1.25)
+    assert paid == paid_today
+    assert (body["current_streak"], body["multiplier"]) == (days, multiplier)
 
 
 def test_a_streak_that_reached_yesterday_is_alive_and_advertises_what_today_pays(api):
