@@ -84,21 +84,22 @@ def reach_milestone(conn, user_id: str, participation: dict, milestone: int, tot
 def record_activity(conn, *, user_id: str, source_type: str, source_id: str, logged_at,
                     amounts: dict[str, float], habit_name: str | None = None) -> list[dict]:
     """Feed a log to every active participation it matches (`amounts`: what the log adds to
-    each kind of challenge). What each participation now stands at, and the milestones crossed."""
+    each kind of challenge, in the units the log was stored in). What each participation now
+    stands at, and the milestones crossed."""
     fed = []
     for participation in Q.participations_fed_by(conn, user_id=user_id, challenge_types=list(amounts),
                                                  habit_name=habit_name, logged_at=logged_at):
-        value = round(amounts[participation["challenge_type"]], 2)
-        progress = value > 0 and Q.add_progress(
+        progress = Q.add_progress(
             conn, participant_id=participation["id"], challenge_id=participation["challenge_id"],
-            user_id=user_id, source_type=source_type, source_id=source_id, value=value, logged_at=logged_at)
-        if not progress:
+            user_id=user_id, source_type=source_type, source_id=source_id,
+            value=amounts[participation["challenge_type"]], logged_at=logged_at)
+        if progress is None:
             continue
         total, target = progress["total"], participation["target_value"]
         milestones = crossed_milestones(progress["milestone"], total, target)
         for milestone in milestones:
             reach_milestone(conn, user_id, participation, milestone, total)
-        fed.append({"community_challenge_id": participation["challenge_id"], "added": value,
+        fed.append({"community_challenge_id": participation["challenge_id"], "added": progress["added"],
                     "total": total, "target": target, "percentage": percentage(total, target),
                     "milestones": milestones})
     return fed

@@ -16,7 +16,7 @@ def log_habit(conn, *, user_id: str, habit_log_id: str, habit_name: str, value: 
     points = award_activity(conn, user_id=user_id, action="habit_logged", source_id=habit_log_id,
                             at=logged["logged_at"])
     community = record_activity(conn, user_id=user_id, source_type="habit", source_id=habit_log_id,
-                                logged_at=logged["logged_at"], amounts={"habit": value},
+                                logged_at=logged["logged_at"], amounts={"habit": logged["value"]},
                                 habit_name=habit_name)
     return {"habit_log_id": habit_log_id, "points": points, "community": community}
 

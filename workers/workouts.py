@@ -29,7 +29,7 @@ def log_workout(conn, *, user_id: str, workout_log_id: str, activity_id: str, wo
                             at=logged["performed_at"])
     community = record_activity(conn, user_id=user_id, source_type="workout", source_id=workout_log_id,
                                 logged_at=logged["performed_at"],
-                                amounts=workout_amounts(duration_minutes, logged["total_volume_kg"]))
+                                amounts=workout_amounts(logged["duration_minutes"], logged["total_volume_kg"]))
     return {"workout_log_id": workout_log_id, "activity_id": activity_id, "points": points,
             "community": community}
 

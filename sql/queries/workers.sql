@@ -59,12 +59,12 @@ INSERT INTO workout_logs (id, user_id, workout_name, duration_minutes, total_vol
                           notes, performed_at)
 VALUES (:id, :user_id, :workout_name, :duration_minutes, :total_volume, :volume_unit, :notes,
         COALESCE(:performed_at, now()))
-RETURNING performed_at, total_volume_kg;
+RETURNING performed_at, duration_minutes, total_volume_kg;
 
--- name: insert_habit_log^
+-- name: insert_habit_log<!
 INSERT INTO habit_logs (id, user_id, habit_name, value, logged_at)
 VALUES (:id, :user_id, :habit_name, :value, COALESCE(:logged_at, now()))
-RETURNING logged_at;
+RETURNING logged_at, value;
 
 -- name: get_workout_log^
 SELECT id, user_id, workout_name, duration_minutes, total_volume, volume_unit, total_volume_kg
@@ -243,11 +243,15 @@ SELECT p.id, p.challenge_id, c.name, c.challenge_type, c.target_value, c.unit, c
    FOR UPDATE OF p;
 
 -- name: add_progress<!
--- The entry is written once per log and participation; the total grows only when it was.
+-- The entry is written once per log and participation, rounded as the log's own columns round
+-- (two decimals, halves away from zero), and not at all when that leaves nothing; the total
+-- grows only when it was written.
 WITH entry AS (
     INSERT INTO challenge_progress (participant_id, challenge_id, user_id, source_type, source_id,
                                     value_achieved, logged_at)
-    VALUES (:participant_id, :challenge_id, :user_id, :source_type, :source_id, :value, :logged_at)
+    SELECT :participant_id, :challenge_id, :user_id, :source_type, :source_id, added, :logged_at
+      FROM (SELECT round(:value::numeric, 2) AS added) v
+     WHERE added > 0
     ON CONFLICT ON CONSTRAINT one_entry_per_log DO NOTHING
     RETURNING value_achieved
 )
@@ -255,7 +259,7 @@ UPDATE challenge_participants p
    SET total = p.total + entry.value_achieved, total_reached_at = clock_timestamp()
   FROM entry
  WHERE p.id = :participant_id
-RETURNING p.total, p.milestone;
+RETURNING p.total, p.milestone, entry.value_achieved AS added;
 
 -- name: record_milestone!
 UPDATE challenge_participants

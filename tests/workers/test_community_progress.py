@@ -5,14 +5,12 @@ progress entries. (tests/api/test_community.py covers cumulative workouts, each 
 the completion once, one log jumping several milestones, ranks and ties, and joining twice.)"""
 
 import datetime as dt
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from jobs.maintenance import close_ended_community_challenges
-from tests.conftest import SETTINGS
 from tests.helpers import Api
 from workers.community import record_activity
 from workers.community_rules import MILESTONES, crossed_milestones, percentage, unit_for
@@ -174,7 +172,7 @@ def test_minutes_add_up_in_a_duration_challenge(api, coach):
     row = mine(api, dan)[challenge_id]
     assert (row["total"], row["target"], row["unit"], row["percentage"], row["milestone"], row["status"]) == (
         75.5, 100, "minutes", 75.5, 75, "active")
-    announced = [n for n in community_notifications(api, dan)]
+    announced = community_notifications(api, dan)
     assert [(n["data"]["milestone"], n["data"]["total"]) for n in announced] == [(25, 30), (50, 75.5), (75, 75.5)]
 
 
@@ -185,9 +183,15 @@ def test_a_workout_logged_in_pounds_counts_in_kilograms(api, conn, coach):
     api.join(dan, challenge_id)
 
     # When he logs 10,000 lb
-    workout = api.log_workout(dan, volume=10000, unit="lb")
+    response = api.post("/workouts", dan, {"workout_name": "Beast Mode Legs", "duration_minutes": 30,
+                                           "total_volume": 10000, "volume_unit": "lb"})
 
     # Then 4,535.92 kg count (10,000 x 0.45359237, two decimals): 45.3 %, rounded down
+    assert response.status_code == 201, response.text
+    workout = response.json["workout_log_id"]
+    [fed] = response.json["result"]["community"]
+    assert (fed["community_challenge_id"], fed["added"], fed["total"], fed["percentage"], fed["milestones"]) == (
+        challenge_id, 4535.92, 4535.92, 45.3, [25])
     row = mine(api, dan)[challenge_id]
     assert (row["total"], row["unit"], row["percentage"], row["milestone"]) == (4535.92, "kg", 45.3, 25)
     assert progress_rows(conn, challenge_id) == [
@@ -202,16 +206,45 @@ def test_a_workout_with_no_volume_adds_nothing_to_a_volume_challenge(api, conn, 
     api.join(dan, volume)
     api.join(dan, workouts)
 
-    # When he logs a workout that moved no weight (a run)
+    # When he logs a workout that moved no weight (a run), and one of 0.01 lb (0.0045 kg, which
+    # is 0.00 kg at two decimals)
     run = api.log_workout(dan, minutes=40, volume=0, unit="kg", name="Easy Run")
+    feather = api.log_workout(dan, minutes=1, volume=0.01, unit="lb", name="Feather")
 
-    # Then the volume challenge is untouched, without a progress entry; the run still counts
-    # as a workout
+    # Then the volume challenge is untouched, without a progress entry; both still count as
+    # workouts
     rows = mine(api, dan)
     assert (rows[volume]["total"], rows[volume]["percentage"], rows[volume]["milestone"]) == (0, 0, 0)
     assert progress_rows(conn, volume) == []
-    assert rows[workouts]["total"] == 1
-    assert [r["source_id"] for r in progress_rows(conn, workouts)] == [run]
+    assert rows[workouts]["total"] == 2
+    assert [r["source_id"] for r in progress_rows(conn, workouts)] == [run, feather]
+
+
+def test_a_challenge_counts_the_amount_the_log_was_stored_with(api, conn, coach):
+    # (The amount a challenge counts is the one the log was stored with, rounded by PostgreSQL,
+    # not the request's number rounded again in Python, which rounds halves differently.)
+    # Given Dan in a duration challenge and a habit challenge
+    minutes = api.create_community(coach, name="Time", challenge_type="duration", target_value=100)
+    water = api.create_community(coach, name="Water", challenge_type="habit", habit_name="water",
+                                 target_value=100)
+    dan = api.sign_up("Dan")
+    api.join(dan, minutes)
+    api.join(dan, water)
+
+    # When he logs a workout of 30.125 minutes and 2.675 water (the API takes any number)
+    workout = api.log_workout(dan, minutes=30.125, volume=0)
+    habit = api.log_habit(dan, habit_name="water", value=2.675)
+
+    # Then each challenge counts what his log shows
+    stored = conn.execute(
+        "SELECT (SELECT duration_minutes FROM workout_logs WHERE id = %s) AS minutes, "
+        "       (SELECT value FROM habit_logs WHERE id = %s) AS water", (workout, habit)).fetchone()
+    conn.rollback()
+    listed = api.get("/workouts", dan).json["items"]
+    assert [w["duration_minutes"] for w in listed] == [stored["minutes"]] == [30.13]
+    assert stored["water"] == 2.68
+    rows = mine(api, dan)
+    assert (rows[minutes]["total"], rows[water]["total"]) == (stored["minutes"], stored["water"])
 
 
 # --- 3. Habits -----------------------------------------------------------------------------------
@@ -395,7 +428,7 @@ def test_the_same_log_recorded_twice_counts_once(api, conn, coach):
     assert sorted((e["action"], e["milestone"]) for e in after_first[2]) == [("challenge_milestone", 25)] * 3
 
 
-def test_a_workout_job_delivered_twice_by_the_broker_is_carried_out_once(api, conn, coach, redis_client):
+def test_a_workout_job_delivered_twice_by_the_broker_is_carried_out_once(api, conn, coach):
     from workers.broker import broker
     from workers.commands import build_message
 
