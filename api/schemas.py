@@ -50,6 +50,16 @@ class Moment(fields.AwareDateTime):
             raise ValidationError("Must be a time between the years 1 and 9999 in UTC.") from None
 
 
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def not_in_the_future(moment: dt.datetime) -> None:
+    """A log of something done: later than now (give or take a phone's clock) would let it
+    count for a challenge before it happened."""
+    if moment > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
+        raise ValidationError("Must not be in the future.")
+
+
 def finite_number(**range_args):
     return fields.Float(required=True, allow_nan=False, validate=validate.Range(**range_args))
 
@@ -83,7 +93,7 @@ class WorkoutLog(Schema):
     total_volume = finite_number(min=0, max=MAX_VOLUME)
     volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    performed_at = Moment(load_default=None, allow_none=True)
+    performed_at = Moment(load_default=None, allow_none=True, validate=not_in_the_future)
 
 
 QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
@@ -155,7 +165,7 @@ class HabitLog(Schema):
     habit_name = Text(required=True, validate=[validate.Length(min=1, max=80), not_blank])
     value = fields.Float(load_default=1, allow_nan=False, validate=validate.Range(min=0.01, max=10_000),
                          metadata={"description": "How much of the habit (glasses, pages...); default 1."})
-    logged_at = Moment(load_default=None, allow_none=True)
+    logged_at = Moment(load_default=None, allow_none=True, validate=not_in_the_future)
 
 
 COMMUNITY_TYPES = ("workouts", "duration", "volume", "habit")

@@ -803,3 +803,27 @@ def test_a_role_claim_that_is_not_a_string_is_forbidden(api, conn, redis_client,
     # Then 403 forbidden (the role is not coach or admin), and nothing stored
     assert_problem(response, 403, "forbidden")
     assert snapshot(conn, redis_client) == before
+
+
+@pytest.mark.parametrize("path, field", [("/habits", "logged_at"), ("/workouts", "performed_at")])
+def test_a_log_dated_in_the_future_is_refused(api, conn, redis_client, dan, path, field):
+    # (A log dated later could count for a challenge before it happened.)
+    # Given a log dated an hour from now
+    body = habit() if path == "/habits" else {"workout_name": "Run", "duration_minutes": 30, "total_volume": 0}
+    before = snapshot(conn, redis_client)
+
+    # When Dan sends it
+    response = api.post(path, dan, {**body, field: from_now(hours=1)})
+
+    # Then 422 naming the time, and nothing stored
+    assert_problem(response, 422, "validation_error", field)
+    assert snapshot(conn, redis_client) == before
+
+
+def test_a_log_a_minute_ahead_of_our_clock_is_accepted(api, dan):
+    # Given a phone whose clock runs a minute fast
+    # When Dan logs a habit at its "now"
+    response = api.post("/habits", dan, habit(logged_at=from_now(minutes=1)))
+
+    # Then it is taken
+    assert response.status_code == 201, response.text
