@@ -188,7 +188,7 @@ class CommunityChallengeCreate(Schema):
                           "(kg); a habit challenge's own word, default the habit's name."})
     duration_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
     starts_at = Moment(load_default=None, allow_none=True,
-                                     metadata={"description": "Default now; up to a year ahead."})
+                       metadata={"description": "Default now; up to a year ahead."})
     points_reward = fields.Int(load_default=100, strict=True, validate=validate.Range(min=0, max=100_000))
     max_participants = fields.Int(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=1, max=1_000_000))

@@ -53,8 +53,8 @@ VALUES (%(big)s, 'Big', 'workouts', NULL, 100, 'workouts', 30, now() - interval 
        (%(late)s, 'Late joiners', 'workouts', NULL, 10, 'workouts', 30, now() - interval '1 day',
         now() - interval '1 day' + interval '720 hours', 0);
 INSERT INTO challenge_participants (challenge_id, user_id, total, total_reached_at, joined_at)
-SELECT %(big)s, id, (abs(hashtext(id::text)) %% 100)::numeric, now() - interval '1 hour' * (abs(hashtext(id::text)) %% 24),
-       now() - interval '1 day'
+SELECT %(big)s, id, (abs(hashtext(id::text)) %% 100)::numeric,
+       now() - interval '1 hour' * (abs(hashtext(id::text)) %% 24), now() - interval '1 day'
   FROM users;
 INSERT INTO challenge_participants (challenge_id, user_id, joined_at)
 SELECT c, u.id, now() - interval '1 day'

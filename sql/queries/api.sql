@@ -227,7 +227,8 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
  ORDER BY r.position;
 
 -- name: list_notifications
-SELECT n.id, n.challenge_id, n.community_challenge_id, n.notification_type, n.data, n.is_read, n.read_at, n.created_at,
+SELECT n.id, n.challenge_id, n.community_challenge_id, n.notification_type, n.data, n.is_read,
+       n.read_at, n.created_at,
        n.actor_id, a.display_name AS actor_display_name, a.avatar_url AS actor_avatar_url
   FROM challenge_notifications n LEFT JOIN users a ON a.id = n.actor_id
  WHERE n.user_id = :user_id
