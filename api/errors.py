@@ -1,8 +1,11 @@
 """Every error leaves as application/problem+json (RFC 9457) with a stable machine `code`."""
 
 import logging
+from contextlib import contextmanager
 
 import falcon
+
+from workers.commands import CommandRejected
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,16 @@ def unauthorized(detail: str) -> Problem:
 
 def from_job_error(error: dict, job_id: str) -> Problem:
     return Problem(error.get("status", 409), error["code"], error["detail"], job_id=job_id)
+
+
+@contextmanager
+def rules_as_problems():
+    """A worker rule's refusal (CommandRejected), met in the API's early check, answered as the
+    same problem the job would fail with."""
+    try:
+        yield
+    except CommandRejected as rejection:
+        raise Problem(rejection.status, rejection.code, rejection.detail) from None
 
 
 def serialize_problem(req, resp, exception: falcon.HTTPError) -> None:

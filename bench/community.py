@@ -24,9 +24,7 @@ import uuid
 import psycopg
 from psycopg.rows import dict_row
 
-from reads import ADMIN_URL, Q, summary, timed
-from settings import API_ROLE, with_user
-from sql.migrate import migrate
+from reads import Q, scratch_database, summary, time_reads
 from workers.community import join_community_challenge
 from workers.db import configure_connection
 from workers.habits import log_habit
@@ -106,12 +104,7 @@ def writes(conn, callers: list[str]) -> dict:
 
 
 def run(users: int, callers_count: int) -> dict:
-    database = f"wc_bench_community_{uuid.uuid4().hex[:8]}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        migrate(url)
+    with scratch_database("wc_bench_community") as url:
         with psycopg.connect(url, autocommit=True) as owner:
             started = time.perf_counter()
             owner.execute(SEED % {"users": users, "callers": callers_count, "big": f"'{BIG}'",
@@ -123,19 +116,9 @@ def run(users: int, callers_count: int) -> dict:
         with psycopg.connect(url, row_factory=dict_row) as conn:
             configure_connection(conn)
             written = writes(conn, callers)
-        with psycopg.connect(with_user(url, API_ROLE), row_factory=dict_row) as conn:
-            configure_connection(conn)
-            for caller in callers[:5]:  # warm the caches and the prepared plans
-                for read in READS.values():
-                    timed(conn, caller, read)
-            read_times = {name: summary([timed(conn, caller, read) for caller in callers])
-                          for name, read in READS.items()}
         return {"participants_in_big_challenge": users, "callers": callers_count,
                 "workouts_per_caller_before": 365, "seconds_to_seed": round(seeded, 1),
-                "writes": written, "reads": read_times}
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                "writes": written, "reads": time_reads(url, callers, READS)}
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import pathlib
 import statistics
 import time
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
@@ -117,13 +118,34 @@ READS = {
 }
 
 
-def run(users: int, challenges: int, sample: int) -> dict:
-    database = f"wc_bench_reads_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def scratch_database(prefix: str):
+    """A new, migrated database for one bench run (its URL), dropped at the end, also on error."""
+    database = f"{prefix}_{uuid.uuid4().hex[:8]}"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
     try:
         migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def time_reads(url: str, callers: list[str], reads: dict) -> dict:
+    """p50/p99 of each read for the callers, as the API runs it (its role, RLS on), after a
+    warm-up of the caches and the prepared plans."""
+    with psycopg.connect(with_user(url, API_ROLE), row_factory=dict_row) as conn:
+        configure_connection(conn)
+        for caller in callers[:5]:
+            for read in reads.values():
+                timed(conn, caller, read)
+        return {name: summary([timed(conn, caller, read) for caller in callers]) for name, read in reads.items()}
+
+
+def run(users: int, challenges: int, sample: int) -> dict:
+    with scratch_database("wc_bench_reads") as url:
         with psycopg.connect(url, autocommit=True) as owner:
             started = time.perf_counter()
             owner.execute(SEED % {"users": users, "challenges": challenges})
@@ -132,19 +154,8 @@ def run(users: int, challenges: int, sample: int) -> dict:
             seeded = time.perf_counter() - started
             total = owner.execute("SELECT count(*) FROM workout_challenges").fetchone()[0]
         callers = [f"00000000-0000-4000-8000-{n:012d}" for n in range(1, users + 1, max(1, users // sample))]
-        with psycopg.connect(with_user(url, API_ROLE), row_factory=dict_row) as conn:
-            configure_connection(conn)
-            for caller in callers[:5]:  # warm the caches and the prepared plans
-                for read in READS.values():
-                    timed(conn, caller, read)
-            results = {}
-            for name, read in READS.items():
-                results[name] = summary([timed(conn, caller, read) for caller in callers])
         return {"users": users, "challenges": total, "seconds_to_seed": round(seeded, 1),
-                "callers": len(callers), "reads": results}
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                "callers": len(callers), "reads": time_reads(url, callers, READS)}
 
 
 def main() -> None:

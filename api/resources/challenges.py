@@ -6,14 +6,13 @@ import logging
 import uuid
 
 from api.db import Q
-from api.errors import Problem, not_found
+from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
 from api.schemas import (
     QUIT_REASONS, MAX_QUIT_REASON, Challenge, ChallengeAbandon, ChallengeComplete, ChallengeCreate,
     ChallengeListQuery, ChallengePage, ChallengeRetry, ChallengeStats, RetryChain, QuitReasons)
 from api.validation import decode_cursor, load_body, load_query, page
 from workers.challenge_access import check_access, check_latest_round
-from workers.commands import CommandRejected
 from workers.event_log import EventLogUnavailable
 from workers.insights import encouragement_for
 
@@ -66,12 +65,10 @@ def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[s
         with db.reading(caller) as conn:
             row = Q.get_challenge(conn, id=challenge_id)
             withdrawn = row is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
-        try:
+        with rules_as_problems():
             check_access(row, withdrawn, caller, status=status, side=side)
             if also:
                 also(row)
-        except CommandRejected as rejection:
-            raise Problem(rejection.status, rejection.code, rejection.detail) from None
 
     return precheck
 

@@ -5,13 +5,12 @@ challenge's row lock."""
 import uuid
 
 from api.db import Q
-from api.errors import Problem, not_found
+from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
 from api.schemas import (
     CommunityChallenge, CommunityChallengeCreate, CommunityChallengePage, CommunityLeaderboard,
     CommunityLeaderboardQuery, Page, Participations)
 from api.validation import decode_cursor, load_body, load_query, page
-from workers.commands import CommandRejected
 from workers.community_rules import check_joinable, percentage
 
 CREATE, PAGE, LEADERBOARD_QUERY = CommunityChallengeCreate(), Page(), CommunityLeaderboardQuery()
@@ -85,10 +84,8 @@ class CommunityJoin:
         def precheck():
             with self.db.reading(caller) as conn:
                 challenge = Q.get_community_challenge(conn, id=challenge_id, user_id=caller)
-            try:
+            with rules_as_problems():
                 check_joinable(challenge, bool(challenge and challenge["joined"]))
-            except CommandRejected as rejection:
-                raise Problem(rejection.status, rejection.code, rejection.detail) from None
 
         self.dispatcher.submit(req, resp, actor="community.join",
                                payload={"community_challenge_id": challenge_id}, precheck=precheck)
