@@ -40,8 +40,8 @@ class ChromaServer:
 
     def start(self) -> "ChromaServer":
         chroma_cli = Path(sys.executable).parent / "chroma"
-        self.process = subprocess.Popen([str(chroma_cli), "run", "--path", self.path, "--port", str(self.port)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [str(chroma_cli), "run", "--path", self.path, "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, "chroma run")
         return self
 

@@ -17,6 +17,7 @@ from sql import queries
 from workers.workout_kinds import examples
 
 Q = queries("workers")
+TOKEN_HEADER = "X-Chroma-Token"
 UNITS = {"lb": "lbs", "kg": "kg"}
 
 
@@ -161,9 +162,11 @@ class EventLog:
     (ChromaDB may start after us). `load_embedding` is called once, on first use too, so an API
     process that never serves insights never loads a model."""
 
-    def __init__(self, url: str, collection: str, load_embedding):
+    def __init__(self, url: str, collection: str, load_embedding, token: str = ""):
         self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
         self._load_embedding, self._embedding = load_embedding, None
+        # ChromaDB's own token header, for the proxy that guards the server (README: production).
+        self.headers = {TOKEN_HEADER: token} if token else {}
         self._collections: dict[str, object] = {}
         self._lock = threading.Lock()
 
@@ -172,7 +175,7 @@ class EventLog:
         from workers.embeddings import load_embedding
 
         return cls(settings.chroma_url, settings.chroma_collection,
-                   partial(load_embedding, settings.embedding_function))
+                   partial(load_embedding, settings.embedding_function), settings.chroma_auth_token)
 
     @property
     def embedding(self):
@@ -188,9 +191,18 @@ class EventLog:
         parts = urlsplit(self.url)
         try:
             return chromadb.HttpClient(host=parts.hostname, port=parts.port or 8000,
-                                       ssl=parts.scheme == "https",
+                                       ssl=parts.scheme == "https", headers=self.headers,
                                        settings=ChromaSettings(anonymized_telemetry=False))
         except ValueError as error:  # how chromadb reports a server it cannot reach
+            raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
+
+    def heartbeat(self, timeout: float) -> None:
+        """Raises EventLogUnavailable unless ChromaDB answers within `timeout` seconds."""
+        import httpx
+
+        try:
+            httpx.get(f"{self.url}/api/v2/heartbeat", headers=self.headers, timeout=timeout).raise_for_status()
+        except httpx.HTTPError as error:
             raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
 
     def _open(self, name: str):
