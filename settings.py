@@ -50,6 +50,20 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     api_pool_size: int = 4
     worker_pool_size: int = 4
+    # How long an API request waits for a pooled PostgreSQL connection before answering 503, and
+    # how long opening one may take (libpq counts whole seconds, at least 2).
+    database_pool_timeout: float = 1.5
+    database_connect_timeout: int = 2
+    # Every Redis client's limits: a command that takes longer has lost its server. Blocking
+    # calls (Prefer: wait) block in slices shorter than this.
+    redis_socket_timeout: float = 2.0
+    redis_connect_timeout: float = 1.0
+    chroma_auth_token: str = ""
+    max_request_body_bytes: int = 64 * 1024
+    rate_limit_enabled: bool = True
+    rate_limit_mutations: str = "120/minute"
+    rate_limit_reads: str = "600/minute"
+    rate_limit_auth_failures: str = "30/minute"
     log_level: str = "INFO"
 
     def __post_init__(self):
@@ -70,6 +84,10 @@ class Settings:
             "outbox_sweep_seconds": int, "outbox_grace_seconds": int, "job_ttl_seconds": int,
             "command_retention_seconds": int,
             "idempotency_ttl_seconds": int, "api_pool_size": int, "worker_pool_size": int,
+            "database_pool_timeout": float, "database_connect_timeout": int,
+            "redis_socket_timeout": float, "redis_connect_timeout": float,
+            "chroma_auth_token": str, "max_request_body_bytes": int, "rate_limit_enabled": _bool,
+            "rate_limit_mutations": str, "rate_limit_reads": str, "rate_limit_auth_failures": str,
             "log_level": str,
         }
         values = {name: read(env[name.upper()]) for name, read in readers.items() if env.get(name.upper())}

@@ -4,17 +4,20 @@ import json
 from functools import partial
 
 import falcon
-import redis
 
 from api.auth import AuthMiddleware, TokenVerifier
 from api.db import ReadDatabase
-from api.dispatch import Dispatcher
-from api.errors import handle_unexpected, serialize_problem
+from api.dispatch import Dispatcher, JobReader
+from api.errors import add_error_handlers, serialize_problem
 from api.openapi import Op, build_spec
+from api.rate_limits import RateLimits
 from api.resources import (
     challenges, community, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
     points, users, workouts)
+from api.validation import BodySizeLimit
 from settings import Settings
+from workers.commands import JobStore
+from workers.connections import connect_redis
 from workers.db import json_default
 from workers.event_log import EventLog
 
@@ -23,7 +26,7 @@ API = "/api/v1"
 
 class OpenAPIDocument:
     public = True
-    openapi = {"get": Op("This OpenAPI 3.1 document.")}
+    openapi = {"get": Op("This OpenAPI 3.1 document.", offline=True)}
 
     def __init__(self, routes):
         self.document = None
@@ -34,8 +37,8 @@ class OpenAPIDocument:
         resp.media = self.document
 
 
-def routes(db, redis_client, dispatcher, event_log) -> list[tuple[str, object]]:
-    ready = health.Ready(db, redis_client)
+def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[str, object]]:
+    ready = health.Ready(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
         ("/users/{user_id:uuid}", users.User(db)),
@@ -66,7 +69,7 @@ def routes(db, redis_client, dispatcher, event_log) -> list[tuple[str, object]]:
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
         ("/insights", insights.InsightList(db, event_log)),
         ("/insights/search", insights.InsightSearch(event_log)),
-        ("/jobs/{job_id:uuid}", jobs.JobItem(db, dispatcher)),
+        ("/jobs/{job_id:uuid}", jobs.JobItem(jobs_reader)),
         ("/healthz", health.Health()),
         ("/readyz", ready),
     ]
@@ -88,20 +91,24 @@ class ChallengesApp(falcon.App):
 
 
 def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
-    redis_client = redis_client or redis.Redis.from_url(settings.redis_url)
-    db = ReadDatabase(settings.api_database_url, settings.api_pool_size)
+    redis_client = redis_client or connect_redis(settings)
+    db = ReadDatabase.for_settings(settings)
     db.open()
-    dispatcher = Dispatcher(redis_client, settings)
+    jobs_reader = JobReader(JobStore(redis_client, settings), db)
+    dispatcher = Dispatcher(redis_client, settings, jobs_reader)
+    event_log = EventLog.for_settings(settings)
 
-    app = ChallengesApp(db, middleware=[AuthMiddleware(TokenVerifier(settings))])
+    app = ChallengesApp(db, middleware=[
+        BodySizeLimit(settings.max_request_body_bytes),
+        AuthMiddleware(TokenVerifier(settings), RateLimits(settings, redis_client))])
     json_handler = falcon.media.JSONHandler(
         dumps=partial(json.dumps, default=json_default, ensure_ascii=False))
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.resp_options.media_handlers["application/problem+json"] = json_handler
     app.set_error_serializer(serialize_problem)
-    app.add_error_handler(Exception, handle_unexpected)
-    for path, resource in routes(db, redis_client, dispatcher, EventLog.for_settings(settings)):
+    add_error_handlers(app)
+    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log):
         app.add_route(path, resource)
     return app
 

@@ -4,6 +4,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import falcon
 import jwt
 
 from api.errors import unauthorized
@@ -51,16 +52,26 @@ def issue_token(settings, user_id: str, role: str | None = None, ttl_seconds: in
 
 
 class AuthMiddleware:
-    """Sets `req.context.caller`; resources with `public = True` need no token."""
+    """Sets `req.context.caller` and charges the request to their rate limits; resources with
+    `public = True` need no token. A failed authentication is charged to the client's address."""
 
-    def __init__(self, verifier: TokenVerifier):
-        self.verifier = verifier
+    def __init__(self, verifier: TokenVerifier, rate_limits):
+        self.verifier, self.rate_limits = verifier, rate_limits
 
     def process_resource(self, req, resp, resource, params):
         if resource is None or getattr(resource, "public", False):
             return
+        try:
+            caller = self._authenticate(req)
+        except falcon.HTTPError:
+            self.rate_limits.charge_auth_failure(req.remote_addr)
+            raise
+        self.rate_limits.charge_request(req.method, caller.id)
+        req.context.caller = caller
+
+    def _authenticate(self, req) -> Caller:
         header = req.get_header("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("A bearer token is required.")
-        req.context.caller = self.verifier.verify(token.strip())
+        return self.verifier.verify(token.strip())

@@ -4,15 +4,28 @@ import logging
 from contextlib import contextmanager
 
 import falcon
+import psycopg
+import psycopg_pool
+import redis
 
 from workers.commands import CommandRejected
+from workers.event_log import EventLogUnavailable
 
 log = logging.getLogger(__name__)
 
 CODES_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
                    413: "payload_too_large", 415: "unsupported_media_type",
-                   422: "validation_error", 429: "too_many_requests"}
+                   422: "validation_error", 429: "too_many_requests", 503: "service_unavailable"}
+ERROR_TYPE = "https://errors.workout-challenges.dev/"
+
+# What each dependency is called in a 503, how soon to try again, and the errors that mean it
+# cannot be reached (a dropped connection, a timeout, Redis still loading its data).
+DEPENDENCIES = {
+    "redis": ("Redis (jobs and the command queue)", 5, (redis.ConnectionError, redis.TimeoutError)),
+    "postgres": ("PostgreSQL", 5, (psycopg.OperationalError, psycopg_pool.PoolTimeout)),
+    "chromadb": ("ChromaDB (the event log)", 30, (EventLogUnavailable,)),
+}
 
 
 class Problem(falcon.HTTPError):
@@ -23,7 +36,7 @@ class Problem(falcon.HTTPError):
         self.code, self.errors, self.extra = code, errors, extra
 
     def to_dict(self, obj_type=dict):
-        body = {"type": f"https://errors.workout-challenges.dev/{self.code}", "title": self.title,
+        body = {"type": ERROR_TYPE + self.code, "title": self.title,
                 "status": self.status_code, "detail": self.description, "code": self.code}
         if self.errors is not None:
             body["errors"] = self.errors
@@ -43,6 +56,12 @@ def unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
 
 
+def service_unavailable(dependency: str) -> Problem:
+    name, retry_after, _ = DEPENDENCIES[dependency]
+    return Problem(503, "service_unavailable", f"{name} is unavailable right now; try again shortly.",
+                   headers={"Retry-After": str(retry_after)}, dependency=dependency)
+
+
 def from_job_error(error: dict, job_id: str) -> Problem:
     return Problem(error.get("status", 409), error["code"], error["detail"], job_id=job_id)
 
@@ -58,16 +77,43 @@ def rules_as_problems():
 
 
 def serialize_problem(req, resp, exception: falcon.HTTPError) -> None:
-    """Falcon's own errors (unknown route, bad method, malformed JSON) get a code too."""
+    """Falcon's own errors (unknown route, bad method, malformed JSON) get a code and a type too."""
     body = exception.to_dict()
-    body.setdefault("status", exception.status_code)
-    body.setdefault("code", CODES_BY_STATUS.get(exception.status_code, "error"))
-    body.setdefault("detail", body.pop("description", None) or body.get("title"))
+    status, status_line = exception.status_code, falcon.code_to_http_status(exception.status_code)
+    title = body.get("title") or status_line
+    body.setdefault("code", CODES_BY_STATUS.get(status, "error"))
+    body.setdefault("type", ERROR_TYPE + body["code"])
+    body["title"] = status_line[4:]
+    body.setdefault("status", status)
+    if "detail" not in body:
+        described = body.pop("description", None) or (title if title != status_line else None)
+        body["detail"] = described or FRAMEWORK_DETAILS.get(status, body["title"])
     resp.content_type = "application/problem+json"
     resp.media = body
+
+
+FRAMEWORK_DETAILS = {404: "There is nothing at this path (ids in paths are UUIDs).",
+                     405: "This path does not take that method; see the Allow header."}
+
+
+def handle_unavailable(dependency: str):
+    """The error handler for `dependency` being out of reach: 503 naming it, never 500."""
+
+    def handle(req, resp, exception, params):
+        log.warning("%s %s: %s unavailable: %s", req.method, req.path, dependency, exception)
+        raise service_unavailable(dependency) from exception
+
+    return handle
 
 
 def handle_unexpected(req, resp, exception, params):
     """Anything unforeseen is logged and becomes a 500 problem, never a stack trace."""
     log.exception("unhandled error on %s %s", req.method, req.path)
     raise Problem(500, "internal_error", "Something went wrong on our side.") from exception
+
+
+def add_error_handlers(app: falcon.App) -> None:
+    """Falcon picks the handler of the nearest class, so these win over the catch-all."""
+    app.add_error_handler(Exception, handle_unexpected)
+    for dependency, (_, _, errors) in DEPENDENCIES.items():
+        app.add_error_handler(errors, handle_unavailable(dependency))

@@ -13,7 +13,18 @@ PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 PROBLEM = "ProblemDetails"
 ERROR_TEXT = {400: "Malformed request", 401: "Missing, invalid or expired token",
               403: "Not allowed", 404: "Not found (or not yours)", 409: "Invalid state",
-              422: "Validation failed", 503: "A dependency is unavailable"}
+              413: "The body is larger than the server takes (64 KiB by default)",
+              422: "Validation failed",
+              429: "Too many requests (or failed authentications); see Retry-After",
+              503: "A service it needs (PostgreSQL, Redis or ChromaDB: `dependency`) is "
+                   "unavailable; see Retry-After"}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                               "schema": {"type": "integer"}}}
+RATE_LIMIT_HEADERS = {name: {"description": text, "schema": {"type": "integer"}} for name, text in (
+    ("RateLimit-Limit", "Requests allowed in the window."),
+    ("RateLimit-Remaining", "Requests left in the window."),
+    ("RateLimit-Reset", "Seconds until the window resets."))}
+HEADERS_BY_STATUS = {429: {**RETRY_AFTER, **RATE_LIMIT_HEADERS}, 503: RETRY_AFTER}
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,18 @@ class Op:
     response: type | None = None
     mutation: bool = False
     errors: tuple[int, ...] = ()
+    # Answers from the process alone (no PostgreSQL, Redis or ChromaDB), so never 503.
+    offline: bool = False
+    # A 503 that carries this schema as JSON instead of a problem (readiness).
+    unavailable: type | None = None
 
 
 def _problem(status: int) -> dict:
-    return {"description": ERROR_TEXT.get(status, "Error"),
-            "content": {"application/problem+json": {"schema": PROBLEM}}}
+    response = {"description": ERROR_TEXT.get(status, "Error"),
+                "content": {"application/problem+json": {"schema": PROBLEM}}}
+    if status in HEADERS_BY_STATUS:
+        response["headers"] = HEADERS_BY_STATUS[status]
+    return response
 
 
 def _mutation_responses() -> dict:
@@ -58,9 +76,13 @@ def _operation(op: Op, public: bool) -> dict:
     if op.body:
         operation["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": op.body}}}
-    statuses = set(op.errors) | ({400, 422} if op.body or op.query else set()) | (set() if public else {401})
+    statuses = (set(op.errors) | ({400, 422} if op.body or op.query else set()) | ({413} if op.body else set())
+                | (set() if public else {401, 429}) | (set() if op.offline else {503}))
     for status in sorted(statuses):
         operation["responses"][str(status)] = _problem(status)
+    if op.unavailable:
+        operation["responses"]["503"] = {"description": "Not ready",
+                                         "content": {"application/json": {"schema": op.unavailable}}}
     if not public:
         operation["security"] = [{"bearer": []}]
     return operation

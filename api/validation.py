@@ -10,22 +10,49 @@ from marshmallow import ValidationError
 
 from api.errors import Problem, validation_error
 
+MAX_JSON_DEPTH = 16
+
 
 def load_body(req, schema, *, optional: bool = False) -> dict:
     """The body as JSON whatever Content-Type says (this API speaks nothing else). An
-    `optional` body may be left out entirely, which loads as `{}`."""
+    `optional` body may be left out entirely, which loads as `{}`. Its size was bounded before
+    it was read (BodySizeLimit)."""
     raw = req.bounded_stream.read()
     if not raw.strip():
         if optional:
             return _load(schema, {})
         raise Problem(400, "bad_request", "A JSON body is required.")
-    try:
-        media = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(400, "bad_request", "The body is not valid JSON.") from None
+    media = parse_json(raw)
     if not isinstance(media, dict):
         raise validation_error({"_schema": ["The body must be a JSON object."]})
     return _load(schema, media)
+
+
+def parse_json(raw: bytes):
+    """JSON no deeper than MAX_JSON_DEPTH: our bodies are at most three levels deep, and a deep
+    one is only ever an attempt to exhaust the parser."""
+    too_deep = Problem(400, "bad_request", f"The body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        media = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(400, "bad_request", "The body is not valid JSON.") from None
+    if nesting_depth(media) > MAX_JSON_DEPTH:
+        raise too_deep
+    return media
+
+
+def nesting_depth(value) -> int:
+    """How many arrays and objects deep `value` goes (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def load_query(req, schema) -> dict:
@@ -57,3 +84,17 @@ def page(rows: list[dict], limit: int, at_column: str) -> dict:
     """Items plus the cursor of the next page (None on the last page)."""
     next_cursor = encode_cursor(rows[-1][at_column], rows[-1]["id"]) if len(rows) == limit else None
     return {"items": rows, "next_cursor": next_cursor}
+
+
+class BodySizeLimit:
+    """Middleware: a body declared larger than the limit is refused (413) before a byte of it is
+    read. A body with no declared length reads as empty (Falcon bounds it by Content-Length)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+
+    def process_request(self, req, resp):
+        if (req.content_length or 0) > self.max_bytes:
+            raise Problem(413, "payload_too_large",
+                          f"The body may be at most {self.max_bytes} bytes; this one declares "
+                          f"{req.content_length}.")

@@ -17,7 +17,6 @@ import uuid
 
 import psycopg
 import pytest
-import redis
 
 from jobs.local_servers import ChromaServer, free_port  # imports nothing that reads the environment
 
@@ -68,7 +67,9 @@ def database():
 
 @pytest.fixture(scope="session")
 def redis_client():
-    client = redis.Redis.from_url(SETTINGS.redis_url)
+    from workers.connections import connect_redis
+
+    client = connect_redis(SETTINGS)
     yield client
     wipe_redis(client)
     client.close()

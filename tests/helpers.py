@@ -1,6 +1,7 @@
 """Drive the API as users do: a signed token per user, `Prefer: wait=5` unless told not to."""
 
 import uuid
+from contextlib import contextmanager
 
 from falcon import testing
 
@@ -8,6 +9,19 @@ from api.auth import issue_token
 from tests.conftest import SETTINGS
 
 API = "/api/v1"
+
+
+@contextmanager
+def serving(settings):
+    """A test client of an app built from `settings` as gunicorn builds it (its own Redis client
+    and pool), closed afterwards: for APIs whose dependencies are elsewhere or gone."""
+    from api.app import create_app
+
+    app = create_app(settings)
+    try:
+        yield testing.TestClient(app)
+    finally:
+        app.close()
 
 
 class Api:

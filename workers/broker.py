@@ -22,7 +22,7 @@ from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifica
 from workers.commands import COMMAND_QUEUE
 from workers.event_log import EventLogUnavailable
 from workers.outbox import index_message
-from workers.runtime import execute, jobs, redis_client, settings
+from workers.runtime import tell_redis, execute, jobs, redis_client, settings
 
 HEARTBEAT_TIMEOUT_MS = 30_000
 MAINTENANCE_CHANCE = 10_000  # per million Redis commands
@@ -57,20 +57,32 @@ def transient_within(max_retries: int):
 is_transient = transient_within(MAX_RETRIES)
 
 
+def failure(exception: BaseException) -> dict:
+    """The error a job that could not be carried out ends with: a dependency that stayed down
+    through every retry is worth trying again later (503); anything else is our fault (500)."""
+    if isinstance(exception, TRANSIENT_ERRORS):
+        return {"code": "service_unavailable", "status": 503,
+                "detail": "A service the command needs stayed unavailable through every retry; "
+                          "nothing was changed. Try again later."}
+    return {"code": "internal_error", "status": 500,
+            "detail": "The command could not be carried out; nothing was changed."}
+
+
 class JobTracking(Middleware):
     """Moves a command's job to `running` when a worker picks it up, and to `failed` when it
-    could not be carried out at all (retries exhausted, or a fault that is not transient)."""
+    could not be carried out at all (retries exhausted, or a fault that is not transient).
+    Both are told to waiting clients only; a lost status is no reason to fail the command."""
 
     def before_process_message(self, broker, message):
         if "job_id" in message.kwargs:
-            jobs.mark_running(message.message_id)
+            tell_redis(message.message_id, "marking it running",
+                         lambda: jobs.mark_running(message.message_id))
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is not None and message.failed and "job_id" in message.kwargs:
-            jobs.finish(message.message_id, message.kwargs.get("user_id", ""), {
-                "status": "failed", "result": None,
-                "error": {"code": "internal_error", "status": 500,
-                          "detail": "The command could not be carried out; nothing was changed."}})
+            outcome = {"status": "failed", "result": None, "error": failure(exception)}
+            tell_redis(message.message_id, "recording its failure", lambda: jobs.finish(
+                message.message_id, message.kwargs.get("user_id", ""), outcome))
 
 
 def make_broker(client) -> RedisBroker:
@@ -101,7 +113,8 @@ def command(name: str, rule):
     def perform(job_id: str, user_id: str, **payload) -> None:
         published = execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
         if published:
-            broker.enqueue(index_message(published))
+            tell_redis(job_id, "handing its events to the event log",
+                         lambda: broker.enqueue(index_message(published)))
 
     perform.__name__ = perform.__qualname__ = rule.__name__
     return actor(name)(perform)

@@ -22,6 +22,7 @@ from workers.db import to_json
 
 COMMAND_QUEUE = "commands"
 FINAL_STATUSES = {"succeeded", "failed"}
+MIN_BLOCK_SECONDS = 0.01
 Q = queries("workers")
 
 
@@ -105,13 +106,20 @@ class JobStore:
         }
 
     def wait(self, job_id: str, timeout: float) -> dict | None:
-        """The job once it is final, or as it stands after `timeout` seconds."""
-        job = self.get(job_id)
-        if job is None or job["status"] in FINAL_STATUSES or timeout <= 0:
-            return job
+        """The job once it is final, or as it stands after `timeout` seconds. Blocks in slices
+        of half the client's socket timeout, so a long wait never reads as a dead server."""
+        deadline = time.monotonic() + timeout
         done = self._done_key(job_id)
-        self.redis.blmove(done, done, timeout, "LEFT", "RIGHT")
-        return self.get(job_id)
+        job = self.get(job_id)
+        while job is not None and job["status"] not in FINAL_STATUSES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # Redis takes a block of 0 (anything under 1 ms) as "forever".
+            block = max(MIN_BLOCK_SECONDS, min(remaining, self.settings.redis_socket_timeout / 2))
+            self.redis.blmove(done, done, block, "LEFT", "RIGHT")
+            job = self.get(job_id)
+        return job
 
 
 def _text(value) -> str:

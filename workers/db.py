@@ -35,9 +35,10 @@ def configure_connection(conn: psycopg.Connection) -> None:
 
 
 class Database:
-    def __init__(self, url: str, max_size: int = 4):
+    def __init__(self, url: str, max_size: int = 4, connect_timeout: int = 2):
         self.url = url
         self.max_size = max_size
+        self.connect_timeout = connect_timeout
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -47,7 +48,8 @@ class Database:
             if self._pool is None:
                 self._pool = ConnectionPool(
                     self.url, min_size=1, max_size=self.max_size, open=True,
-                    kwargs={"row_factory": dict_row}, configure=configure_connection,
+                    kwargs={"row_factory": dict_row, "connect_timeout": self.connect_timeout},
+                    configure=configure_connection,
                     name="workers")
             return self._pool
 

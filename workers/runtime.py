@@ -10,14 +10,17 @@ import redis
 
 from settings import Settings
 from workers.commands import JobStore, run_command
+from workers.connections import connect_redis
 from workers.db import Database
 from workers.outbox import publish_transaction
 
+log = logging.getLogger("workers.runtime")
 settings = Settings.from_env()
 logging.basicConfig(level=settings.log_level)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per ChromaDB request otherwise
-redis_client = redis.Redis.from_url(settings.redis_url)
-db = Database(settings.database_url, max_size=settings.worker_pool_size)
+redis_client = connect_redis(settings)
+db = Database(settings.database_url, max_size=settings.worker_pool_size,
+              connect_timeout=settings.database_connect_timeout)
 jobs = JobStore(redis_client, settings)
 
 
@@ -29,6 +32,19 @@ def execute(job_id: str, actor_name: str, user_id: str, effect) -> list[str]:
         outcome, xact_id = run_command(conn, job_id=job_id, actor_name=actor_name,
                                        user_id=user_id, effect=effect)
         if xact_id is not None:
-            published = publish_transaction(conn, redis_client, settings, xact_id)
-    jobs.finish(job_id, user_id, outcome)
+            published = tell_redis(job_id, "publishing its events", lambda: publish_transaction(
+                conn, redis_client, settings, xact_id)) or []
+    tell_redis(job_id, "recording its status", lambda: jobs.finish(job_id, user_id, outcome))
     return published
+
+
+def tell_redis(job_id: str, step: str, action):
+    """`action()`, or None when Redis is unreachable. What a command tells Redis besides being
+    carried out (its status, its events) is not worth failing it for, least of all once it
+    has committed, when a retry would do nothing: its unpublished events are swept up by the
+    scheduler, and `GET /jobs/{id}` reads the outcome PostgreSQL recorded with it."""
+    try:
+        return action()
+    except (redis.ConnectionError, redis.TimeoutError) as error:
+        log.warning("job %s: %s failed, left to catch up: %s", job_id, step, error)
+        return None

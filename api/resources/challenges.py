@@ -273,7 +273,7 @@ class ChallengeStatsResource:
 
 class QuitReasonsResource:
     openapi = {"get": Op("The quick replies of the quit dialog, in order, and the custom entry.",
-                         response=QuitReasons)}
+                         response=QuitReasons, offline=True)}
     items = [{"label": reason, "text": reason, "custom": False} for reason in QUIT_REASONS] + [
         {"label": "Custom reason...", "text": None, "custom": True, "max_length": MAX_QUIT_REASON}]
 

@@ -1,34 +1,49 @@
-from api.db import Q
+"""Liveness and readiness, for load balancers and orchestrators (no token needed)."""
+
 from api.openapi import Op
 from api.schemas import Health as HealthSchema
+from api.schemas import Readiness
+
+# Without these the API can serve nothing; without ChromaDB it serves everything but insights.
+REQUIRED = ("postgres", "redis")
+CHROMA_TIMEOUT_SECONDS = 1.0
 
 
 class Health:
+    """Alive: answers at once and touches no dependency, so it stays true while they are down."""
+
     public = True
-    openapi = {"get": Op("The process is up.", response=HealthSchema)}
+    openapi = {"get": Op("The process is up (checks no dependency).", response=HealthSchema, offline=True)}
 
     def on_get(self, req, resp):
         resp.media = {"status": "ok"}
 
 
 class Ready:
-    """Ready when PostgreSQL and Redis both answer; load balancers route on this."""
+    """Ready when PostgreSQL and Redis both answer, each within its client's timeout; ChromaDB is
+    checked and reported too, but only makes the answer `degraded` (insights unavailable)."""
 
     public = True
-    openapi = {"get": Op("PostgreSQL and Redis are reachable.", response=HealthSchema, errors=(503,))}
+    openapi = {"get": Op("Whether PostgreSQL, Redis and ChromaDB answer: 200 `ok` or `degraded` "
+                         "(ChromaDB down: insights unavailable), 503 `unavailable` when "
+                         "PostgreSQL or Redis is down; `checks` says which.",
+                         response=Readiness, unavailable=Readiness)}
 
-    def __init__(self, db, redis):
-        self.db, self.redis = db, redis
+    def __init__(self, db, redis, event_log):
+        self.db, self.redis, self.event_log = db, redis, event_log
 
     def on_get(self, req, resp):
-        checks = {"postgres": self._check(self._postgres), "redis": self._check(self.redis.ping)}
-        ok = all(state == "ok" for state in checks.values())
-        resp.status = 200 if ok else 503
-        resp.media = {"status": "ok" if ok else "unavailable", "checks": checks}
+        checks = {"postgres": self._check(self._postgres), "redis": self._check(self.redis.ping),
+                  "chromadb": self._check(lambda: self.event_log.heartbeat(CHROMA_TIMEOUT_SECONDS))}
+        if any(checks[name] != "ok" for name in REQUIRED):
+            resp.status, status = 503, "unavailable"
+        else:
+            status = "ok" if checks["chromadb"] == "ok" else "degraded"
+        resp.media = {"status": status, "checks": checks}
 
     def _postgres(self):
-        with self.db.reading(None) as conn:
-            Q.ping(conn)
+        with self.db.reading(None):
+            pass  # the pool's first statement on the connection is the probe
 
     @staticmethod
     def _check(probe) -> str:

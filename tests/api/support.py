@@ -3,6 +3,9 @@ bodies, tokens and job polling. Everything a user could notice, nothing more."""
 
 import time
 import uuid
+from contextlib import contextmanager
+
+import psycopg
 
 from api.auth import issue_token
 from tests.conftest import SETTINGS, TABLES
@@ -83,3 +86,27 @@ def poll_job(api, user: str, location: str, timeout: float = 5.0) -> dict:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def lock_waiters(database) -> int:
+    """Backends of this test database waiting for a lock right now."""
+    with psycopg.connect(database, autocommit=True) as watcher:
+        return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                               " AND wait_event_type = 'Lock'").fetchone()[0]
+
+
+def wait_for_lock_waiters(database, count: int, timeout: float = 10.0) -> None:
+    """Until `count` transactions queue on the held lock (the workers have both commands)."""
+    deadline = time.monotonic() + timeout
+    while lock_waiters(database) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@contextmanager
+def holding(conn, table: str, row_id: str):
+    """The row's lock, held by the test until the block ends (then let go, nothing changed)."""
+    assert conn.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", (row_id,)).fetchone()
+    try:
+        yield
+    finally:
+        conn.rollback()

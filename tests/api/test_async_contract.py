@@ -364,14 +364,15 @@ def test_a_job_the_worker_cannot_carry_out_ends_failed(api, redis_client):
     # Given John, and a command the worker will raise on (an argument its actor does not take),
     # enqueued exactly as the API does, so that no validation gap is needed to reach it
     # (regression: such a job used to stay `running` forever, the failure never recorded)
-    from api.dispatch import Dispatcher
-    from workers.commands import build_message
+    from dramatiq.brokers.redis import RedisBroker
+
+    from workers.commands import JobStore, build_message
 
     john = api.sign_up("John")
-    dispatcher = Dispatcher(redis_client, SETTINGS)
     job_id = new_id()
-    dispatcher.jobs.create(job_id, john, "workouts.log", {})
-    dispatcher.broker.enqueue(build_message("workouts.log", job_id, {"user_id": john, "bogus": 1}))
+    JobStore(redis_client, SETTINGS).create(job_id, john, "workouts.log", {})
+    RedisBroker(client=redis_client, namespace=SETTINGS.key("dramatiq"), middleware=[]).enqueue(
+        build_message("workouts.log", job_id, {"user_id": john, "bogus": 1}))
 
     # When John follows the job
     job = poll_job(api, john, JOB_LOCATION + job_id, timeout=5)

@@ -261,7 +261,8 @@ def test_without_chromadb_a_challenge_is_still_served_and_insights_answer_503(ap
         assert challenge(api, sarah, pending)["encouragement"] is None
         for path in ("/insights", "/insights/search?q=legs"):
             response = api.get(path, sarah)
-            assert_problem(response, 503, "event_log_unavailable")
+            problem = assert_problem(response, 503, "service_unavailable")
+            assert problem["dependency"] == "chromadb"
             assert response.headers["Retry-After"] == "30"
     finally:
         chroma.start()

@@ -1,9 +1,12 @@
-"""A body that is not JSON is a 400 `bad_request`; JSON that is not an object is a 422.
-Either way nothing is queued."""
+"""A body that is not JSON (or nested deeper than any of ours) is a 400 `bad_request`; JSON that
+is not an object is a 422; a body over the size limit is a 413 before it is read. Whichever,
+nothing is queued."""
 
 import pytest
 
+from api.validation import MAX_JSON_DEPTH
 from tests.api.support import assert_problem, new_id, send_raw, snapshot
+from tests.conftest import SETTINGS
 
 ENDPOINTS = [("POST", "/workouts"), ("POST", "/challenges/create"), ("POST", "/friends/requests"),
              ("PUT", "/me"), ("POST", "/challenges/complete/{id}")]
@@ -96,3 +99,79 @@ def test_text_with_half_an_emoji_is_invalid(api, conn, redis_client, john, field
     # Then 422 naming the field (never a 500 from the worker), and nothing queued or stored
     assert_problem(response, 422, "validation_error", field)
     assert snapshot(conn, redis_client) == before
+
+
+# Limits: size, nesting, headers -----------------------------------------------------------------
+
+def test_a_body_larger_than_the_limit_is_refused_before_it_is_read(api, conn, redis_client, john):
+    # Given John, and a workout whose notes make the body larger than the limit
+    body = '{"workout_name": "Legs", "duration_minutes": 30, "total_volume": 1, "notes": "%s"}' % (
+        "x" * SETTINGS.max_request_body_bytes)
+    before = snapshot(conn, redis_client)
+
+    # When it is posted
+    response = send_raw(api, "POST", "/workouts", john, body)
+
+    # Then 413, and nothing queued or stored
+    problem = assert_problem(response, 413, "payload_too_large")
+    assert str(SETTINGS.max_request_body_bytes) in problem["detail"]
+    assert snapshot(conn, redis_client) == before
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 30_000])
+def test_json_nested_too_deeply_is_a_bad_request(api, conn, redis_client, john, depth):
+    # Given John, and a workout name that is an array nested `depth` deep, within the size limit
+    # (30,000 deep used to exhaust the parser: a 500)
+    body = '{"workout_name": %s}' % ("[" * depth + "]" * depth)
+    assert len(body) <= SETTINGS.max_request_body_bytes
+    before = snapshot(conn, redis_client)
+
+    # When it is posted
+    response = send_raw(api, "POST", "/workouts", john, body)
+
+    # Then 400 saying it is nested too deeply, and nothing queued or stored
+    problem = assert_problem(response, 400, "bad_request")
+    assert "deeper" in problem["detail"]
+    assert snapshot(conn, redis_client) == before
+
+
+def test_json_as_deep_as_the_limit_is_read(api, john):
+    # Given a body nested exactly as deep as allowed (an unknown field, so 422 names it)
+    body = '{"workout_name": "Legs", "duration_minutes": 30, "total_volume": 1, "x": %s}' % (
+        "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1))
+
+    # When it is posted, Then it is parsed and validated like any other
+    assert_problem(send_raw(api, "POST", "/workouts", john, body), 422, "validation_error", "x")
+
+
+@pytest.mark.parametrize("prefer", ["wait=" + "9" * 5000, "wait=-1", "wait=abc", "wait"])
+def test_a_prefer_header_it_cannot_use_is_ignored(api, john, prefer):
+    # Given John
+    # When he logs a workout with a Prefer header that asks for no usable wait
+    response = api.post("/workouts", john, {"workout_name": "Legs", "duration_minutes": 30,
+                                            "total_volume": 1}, headers={"Prefer": prefer})
+
+    # Then it is accepted without waiting (a 5,000-digit number used to answer 500)
+    assert response.status_code == 202, response.text
+    assert "preference-applied" not in response.headers
+
+
+# Falcon's own refusals are problems like ours -------------------------------------------------
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("GET", "/no-such-thing", 404, "not_found"),
+    ("GET", "/users/not-a-uuid", 404, "not_found"),
+    ("PATCH", "/me", 405, "method_not_allowed"),
+    ("DELETE", "/workouts", 405, "method_not_allowed"),
+])
+def test_the_frameworks_refusals_are_problem_json_with_a_code_and_type(api, john, method, path, status, code):
+    # Given John
+    # When he asks for something no route answers
+    response = api.call(method, path, john, wait=0)
+
+    # Then a problem like every other, with a type to look up and a detail to read
+    problem = assert_problem(response, status, code)
+    assert problem["type"].endswith("/" + code)
+    assert problem["detail"] and not problem["detail"].startswith(str(status))
+    if status == 405:
+        assert response.headers["allow"]

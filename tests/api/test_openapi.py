@@ -122,3 +122,30 @@ def test_path_parameters_are_declared(spec, route, resource):
 
     # Then each parameter is declared
     assert declared == names
+
+
+OFFLINE = {(route, method) for route, resource in ROUTES for method, op in resource.openapi.items() if op.offline}
+
+
+@pytest.mark.parametrize("route,resource", ROUTES, ids=ROUTE_IDS)
+def test_every_operation_that_needs_a_dependency_documents_its_503(spec, route, resource):
+    # Given a route's operations
+    for method, operation in spec["paths"][spec_path(route)].items():
+        if method not in HTTP_METHODS:
+            continue
+        # When one needs PostgreSQL, Redis or ChromaDB, Then it documents 503 with Retry-After
+        # (readiness answers its own JSON); one served by the process alone never says 503
+        if (route, method) in OFFLINE:
+            assert "503" not in operation["responses"], (route, method)
+            continue
+        unavailable = operation["responses"]["503"]
+        if "application/problem+json" in unavailable["content"]:
+            assert "Retry-After" in unavailable["headers"], (route, method)
+
+
+@pytest.mark.parametrize("route,resource", PROTECTED, ids=[route for route, _ in PROTECTED])
+def test_protected_operations_document_429_with_its_headers(spec, route, resource):
+    for method, operation in spec["paths"][spec_path(route)].items():
+        if method in HTTP_METHODS:
+            headers = operation["responses"]["429"]["headers"]
+            assert {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)

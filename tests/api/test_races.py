@@ -9,14 +9,12 @@ go and PostgreSQL decides which of them gets it first. Every other round sends t
 in the opposite order, so each side wins some rounds.
 """
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-import psycopg
 import pytest
 
 from jobs.maintenance import expire_due_challenges
-from tests.api.support import assert_problem, job_path, poll_job, snapshot
+from tests.api.support import (assert_problem, holding, job_path, poll_job, snapshot,
+                               wait_for_lock_waiters)
 from workers.challenges import accept_challenge
 from workers.commands import CommandRejected
 
@@ -42,30 +40,6 @@ class Command:
 def completed(api, cast, accepted):
     assert api.post(f"/challenges/complete/{accepted}", cast.sarah, ATTEMPT).status_code == 200
     return accepted
-
-
-def lock_waiters(database) -> int:
-    """Backends of this test database waiting for a lock right now."""
-    with psycopg.connect(database, autocommit=True) as watcher:
-        return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                               " AND wait_event_type = 'Lock'").fetchone()[0]
-
-
-def wait_for_lock_waiters(database, count: int, timeout: float = 10.0) -> None:
-    """Until `count` transactions queue on the held lock (the workers have both commands)."""
-    deadline = time.monotonic() + timeout
-    while lock_waiters(database) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
-@contextmanager
-def holding(conn, table: str, row_id: str):
-    """The row's lock, held by the test until the block ends (then let go, nothing changed)."""
-    assert conn.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", (row_id,)).fetchone()
-    try:
-        yield
-    finally:
-        conn.rollback()
 
 
 def send(api, command: Command):

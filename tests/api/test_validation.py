@@ -232,6 +232,8 @@ PROFILE_CASES = {
     "unknown-timezone": ({"timezone": "Mars/Base"}, ["timezone"]),
     "timezone-path-traversal": ({"timezone": "../../etc/passwd"}, ["timezone"]),
     "empty-timezone": ({"timezone": ""}, ["timezone"]),
+    "timezone-too-long-for-a-file-name": ({"timezone": "Europe/" + "x" * 256}, ["timezone"]),
+    "timezone-a-directory": ({"timezone": "Europe"}, ["timezone"]),
     "empty-body": ({}, ["_schema"]),
     "avatar-not-a-url": ({"avatar_url": "not a url"}, ["avatar_url"]),
     "avatar-not-http": ({"avatar_url": "javascript:alert(1)"}, ["avatar_url"]),
