@@ -1,8 +1,11 @@
 """The API's read-only access: a pool logged in as challenges_api, one transaction per read
 with the caller's id set, so Row Level Security scopes every query.
 
-A read that cannot get a connection within `DATABASE_POOL_TIMEOUT` fails with PoolTimeout, which
-the API answers as 503: a thread never waits on a database that is gone.
+A read never holds a thread on a database that is gone: it waits at most `DATABASE_POOL_TIMEOUT`
+for a connection (PoolTimeout, answered as 503), and only QUICK_TIMEOUT_SECONDS while the pool
+knows the database is unreachable (its last reconnection attempt failed, none succeeded since).
+The pool keeps reconnecting (workers.db.keep_reconnecting), so a database that comes back is
+found within a couple of seconds.
 """
 
 from contextlib import contextmanager
@@ -12,16 +15,27 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from sql import queries
-from workers.db import configure_connection
+from workers.db import RECONNECT_TIMEOUT_SECONDS, configure_connection, keep_reconnecting
 
 Q = queries("api")
+QUICK_TIMEOUT_SECONDS = 0.1
 
 
 class ReadDatabase:
     def __init__(self, url: str, size: int, *, timeout: float = 1.5, connect_timeout: int = 2):
+        self.timeout, self.unreachable = timeout, False
         self.pool = ConnectionPool(url, min_size=1, max_size=size, open=False, name="api", timeout=timeout,
                                    kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout},
-                                   configure=configure_connection)
+                                   configure=self._connected, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
+                                   reconnect_failed=self._unreachable)
+
+    def _connected(self, conn) -> None:
+        self.unreachable = False
+        configure_connection(conn)
+
+    def _unreachable(self, pool) -> None:
+        self.unreachable = True
+        keep_reconnecting(pool)
 
     @classmethod
     def for_settings(cls, settings) -> "ReadDatabase":
@@ -35,8 +49,10 @@ class ReadDatabase:
         self.pool.close()
 
     @contextmanager
-    def reading(self, caller_id: str | None):
-        conn = self._begin(caller_id)
+    def reading(self, caller_id: str | None, *, quick: bool = False):
+        """A read-only transaction as `caller_id`. `quick`: for a read that is only worth doing
+        if a connection is at hand (it waits QUICK_TIMEOUT_SECONDS at most)."""
+        conn = self._begin(caller_id, quick)
         try:
             yield conn
         except BaseException:
@@ -44,13 +60,13 @@ class ReadDatabase:
             raise
         self._end(conn, conn.commit)
 
-    def _begin(self, caller_id: str | None):
+    def _begin(self, caller_id: str | None, quick: bool):
         """A pooled connection in a new transaction, the caller set. A connection that died with
         a database restart fails on this first statement: it is dropped (the pool replaces it)
         and the next one tried, so a restart costs readers nothing once the database is back."""
         spares = self.pool.max_size
         while True:
-            conn = self.pool.getconn()
+            conn = self.pool.getconn(QUICK_TIMEOUT_SECONDS if quick or self.unreachable else self.timeout)
             try:
                 if caller_id:
                     Q.set_caller(conn, user_id=caller_id)

@@ -90,11 +90,11 @@ class JobReader:
 
     def _settled(self, caller: str, live: dict) -> dict:
         """`live`, or the outcome recorded for it if Redis still has it unfinished; as Redis has
-        it when PostgreSQL cannot say."""
+        it when PostgreSQL cannot say at once (a connection at hand, QUICK_TIMEOUT_SECONDS)."""
         if live["status"] in FINAL_STATUSES:
             return live
         try:
-            recorded = self._recorded(caller, live["job_id"])
+            recorded = self._recorded(caller, live["job_id"], quick=True)
         except POSTGRES_ERRORS:
             return live
         return with_outcome(live, recorded) if recorded else live
@@ -103,8 +103,8 @@ class JobReader:
         job = self.store.get(job_id)
         return job if job is not None and job["owner"] == caller else None
 
-    def _recorded(self, caller: str, job_id: str) -> dict | None:
-        with self.db.reading(caller) as conn:
+    def _recorded(self, caller: str, job_id: str, quick: bool = False) -> dict | None:
+        with self.db.reading(caller, quick=quick) as conn:
             job = recorded_job(conn, job_id)
         return job if job is not None and job["owner"] == caller else None
 

@@ -52,6 +52,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 API = "/api/v1"
 COMPLETE_BODY = json.dumps({"duration_minutes": 28, "total_volume": 12500}).encode()
 GUNICORN_WORKERS = 2
+GUNICORN_THREADS = 8
 DRAMATIQ_READY = "Worker process is ready for action."
 START_TIMEOUT_SECONDS = 60
 
@@ -134,10 +135,10 @@ def delete_keys(pattern: str) -> None:
 
 
 def gunicorn_command(port: int, app: str) -> list[str]:
-    """The Procfile's web line (2 workers, 4 threads, access log to stdout) on 127.0.0.1, plus
+    """The Procfile's web line (2 workers, 8 threads, access log to stdout) on 127.0.0.1, plus
     bench/gunicorn_ready.py: a readiness hook and no control socket, nothing about serving."""
     return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(GUNICORN_WORKERS), "--threads", "4", "--access-logfile", "-",
+            "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS), "--access-logfile", "-",
             "--config", str(BENCH / "gunicorn_ready.py"), app]
 
 
