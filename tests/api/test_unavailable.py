@@ -3,10 +3,16 @@ never a hang), what it can answer without it, and jobs as PostgreSQL recorded th
 has not heard. tests/faults/ does the same with real servers killed under load."""
 
 import dataclasses
+import socketserver
+import threading
 import time
+from contextlib import contextmanager
+
+import pytest
 
 from tests.api.support import (assert_problem, auth, holding, job_path, poll_job, snapshot,
                                wait_for_lock_waiters)
+from jobs.local_servers import free_port
 from tests.conftest import SETTINGS
 from tests.helpers import API, serving
 from workers.commands import JobStore
@@ -36,6 +42,39 @@ def test_without_redis_a_mutation_is_503_naming_redis_and_changes_nothing(api, c
         assert_unavailable(response, "redis")
         assert time.monotonic() - started < 1.0
     assert snapshot(conn, redis_client) == before
+
+
+@contextmanager
+def redis_still_loading():
+    """A Redis that answers every command as one does while it reloads its data after a restart
+    (`-LOADING`); its URL."""
+
+    class Loading(socketserver.BaseRequestHandler):
+        def handle(self):
+            while self.request.recv(65536):
+                self.request.sendall(b"-LOADING Redis is loading the dataset in memory\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), Loading)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"redis://127.0.0.1:{server.server_address[1]}/0"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("method,path", [("POST", "/workouts"), ("GET", "/jobs/6f1c3e9a-2b4d-4c8e-9f0a-1b2c3d4e5f60")])
+def test_while_redis_loads_its_data_requests_that_need_it_are_503(api, method, path):
+    # Given John, and an API whose Redis is still loading its data after a restart
+    john = api.sign_up("John")
+    with redis_still_loading() as url, serving(dataclasses.replace(SETTINGS, redis_url=url)) as client:
+        # When he sends a request that needs Redis
+        response = client.simulate_request(method, API + path, json=WORKOUT if method == "POST" else None,
+                                           headers=auth(john))
+
+    # Then 503 naming Redis (it used to be a 500 for BusyLoadingError)
+    assert_unavailable(response, "redis")
 
 
 def test_without_redis_a_finished_job_is_read_from_postgresql(api):

@@ -104,6 +104,7 @@ def test_e_a_job_finished_while_redis_was_down_reads_succeeded(healthy, servers)
     exactly_once = h.ExactlyOnce(1, [] if committed else [accept], [], [])
     figures = h.scenario_figures(timeline, [accept, *polls], exactly_once, None)
     figures["job_status_read"] = last.body.get("status") if isinstance(last.body, dict) else last.status
-    figures["recover_job_reads_succeeded_s"] = round(last.ended - timeline.back_at, 3) if reads_succeeded(last) else None
+    figures["recover_job_reads_succeeded_s"] = (round(last.ended - timeline.back_at, 3)
+                                                if reads_succeeded(last) else None)
     h.report(figures, failures, system.notes)
     h.assert_checks(failures)

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from tests.faults import harness as h
 
 pytestmark = pytest.mark.timeout(60)
 
