@@ -10,8 +10,10 @@
    `succeeded` one at a time on an idle worker; and a batch submitted while the worker runs
    (jobs/second, and latencies that include the wait behind the rest of the batch).
 
-Next to each number: which process used how much of the machine's cores, since on 2 cores the
-load generator, the server, PostgreSQL and Redis all take from each other.
+The rest of the deployed shape runs too: the scheduler, and a ChromaDB server for the event log
+(the offline `hashed` embedding). Next to each number: which process used how much of the
+machine's cores, since on 2 cores the load generator, the servers, PostgreSQL and Redis all take
+from each other.
 
 Everything it touches is its own: a new database and Redis namespace, servers on free ports of
 127.0.0.1, all removed at the end, also on error, Ctrl-C or SIGTERM.
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gunicorn_ready import READY as GUNICORN_READY
-from jobs.local_servers import free_port
+from jobs.local_servers import ChromaServer, free_port
 from loadgen import Connection, build_request, latency_summary, run_load
 
 BENCH = Path(__file__).resolve().parent
@@ -54,6 +56,8 @@ COMPLETE_BODY = json.dumps({"duration_minutes": 28, "total_volume": 12500}).enco
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 8
 DRAMATIQ_READY = "Worker process is ready for action."
+SCHEDULER_COMMAND = [sys.executable, "-m", "jobs", "scheduler"]
+SCHEDULER_READY = "scheduler starting"
 START_TIMEOUT_SECONDS = 60
 
 
@@ -99,15 +103,19 @@ class Names:
         return ADMIN_URL.rsplit("/", 1)[0] + f"/{self.database}"
 
 
-def isolate_environment(names: Names) -> dict:
-    """Point this process and its children at the bench's database and namespace.
+def isolate_environment(names: Names, chroma_url: str) -> dict:
+    """Point this process and its children at the bench's database, namespace and ChromaDB.
 
     Done before anything imports `workers`: its runtime reads the environment once, on import.
-    API_DATABASE_URL is dropped so the API derives its read-only URL from this database.
+    API_DATABASE_URL is dropped so the API derives its read-only URL from this database. The
+    event log's embedding is the offline `hashed` one: the shipped `default` needs a model
+    download this machine cannot make.
     """
     os.environ.pop("API_DATABASE_URL", None)
     os.environ.update(DATABASE_URL=names.database_url, REDIS_URL=REDIS_URL,
-                      REDIS_NAMESPACE=names.namespace)
+                      REDIS_NAMESPACE=names.namespace, CHROMA_URL=chroma_url,
+                      CHROMA_COLLECTION=names.namespace, EMBEDDING_FUNCTION="hashed",
+                      ANONYMIZED_TELEMETRY="False")
     return dict(os.environ)
 
 
@@ -150,11 +158,11 @@ def dramatiq_command(args) -> list[str]:
 @contextmanager
 def serving(command: list[str], env: dict, log_path: Path, ready_line: str, ready_count: int):
     """Run `command` until the block ends; yields once `ready_line` has been logged
-    `ready_count` times (once per worker process), with those lines."""
+    `ready_count` times (once per worker process): its pid and those lines."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield wait_ready(process, log_path, ready_line, ready_count)
+            yield process.pid, wait_ready(process, log_path, ready_line, ready_count)
         finally:
             stop(process)
 
@@ -408,7 +416,7 @@ def bench_bare(args, env: dict, log_dir: Path, probe: CpuProbe, pairs: list[tupl
     wanted = args.warmup + args.bare_requests
     requests = (requests * (wanted // len(requests) + 1))[:wanted]
     with serving(gunicorn_command(port, "bench.bare_app:app"), env, log_dir / "bare.log",
-                 GUNICORN_READY, GUNICORN_WORKERS) as ready:
+                 GUNICORN_READY, GUNICORN_WORKERS) as (_, ready):
         return measure_http(port, ready, requests[:args.warmup], requests[args.warmup:], probe, args)
 
 
@@ -569,7 +577,7 @@ def batch(port: int, requests: list[bytes], watcher: DoneWatcher, servers: dict[
 
 
 def bench_jobs(args, env: dict, log_dir: Path, probe: CpuProbe, api_port: int,
-               api_pids: list[int], pairs: list[tuple[str, str]]) -> dict:
+               others: dict[str, list[int]], pairs: list[tuple[str, str]]) -> dict:
     """Empty the queue first: the accept run left thousands of jobs nobody consumed, which the
     worker would otherwise work through before ours. Then queue `jobs` completes, start the
     worker (drain rate; it also warms the worker up), and measure latency alone and in a batch."""
@@ -584,8 +592,8 @@ def bench_jobs(args, env: dict, log_dir: Path, probe: CpuProbe, api_port: int,
     with DoneWatcher(settings) as watcher:
         queued_ids, queued_http = submit(api_port, queued, watcher, args)
         with serving(dramatiq_command(args), worker_env, log_dir / "worker.log", DRAMATIQ_READY,
-                     args.worker_processes) as ready:
-            servers = {"api": api_pids, "worker": pids_in(ready, r"\[PID (\d+)\]")}
+                     args.worker_processes) as (_, ready):
+            servers = {**others, "worker": pids_in(ready, r"\[PID (\d+)\]")}
             return {"drain": {**drain(watcher, queued_ids, servers, probe, args), "submit": queued_http},
                     "one_at_a_time": one_at_a_time(api_port, idle, watcher, args.idle_gap,
                                                    args.job_timeout),
@@ -620,7 +628,7 @@ def machine() -> dict:
     }
 
 
-def measure(args, names: Names, env: dict, log_dir: Path) -> dict:
+def measure(args, names: Names, env: dict, log_dir: Path, chroma_pid: int) -> dict:
     from sql.migrate import migrate
 
     migrate(names.database_url)
@@ -631,12 +639,14 @@ def measure(args, names: Names, env: dict, log_dir: Path) -> dict:
     results = {"bare_202": bench_bare(args, env, log_dir, probe, fixture.pending)}
     api_port = free_port()
     with serving(gunicorn_command(api_port, "api.app:gunicorn_app()"), env, log_dir / "api.log",
-                 GUNICORN_READY, GUNICORN_WORKERS) as ready:
+                 GUNICORN_READY, GUNICORN_WORKERS) as (_, ready), \
+            serving(SCHEDULER_COMMAND, env, log_dir / "scheduler.log", SCHEDULER_READY, 1) as (scheduler, _):
         requests = accept_requests(api_port, fixture.pending)
         results["accept"] = measure_http(api_port, ready, requests[:args.warmup],
                                          requests[args.warmup:], probe, args)
-        results["complete_jobs"] = bench_jobs(args, env, log_dir, probe, api_port,
-                                              pids_in(ready, r"pid=(\d+)"), fixture.accepted)
+        others = {"api": pids_in(ready, r"pid=(\d+)"), "chroma": [chroma_pid],
+                  "scheduler": [scheduler]}
+        results["complete_jobs"] = bench_jobs(args, env, log_dir, probe, api_port, others, fixture.accepted)
     results["accept_vs_bare"] = round(results["accept"]["requests_per_second"]
                                       / results["bare_202"]["requests_per_second"], 3)
     results["seed"] = {"pending_challenges": len(fixture.pending),
@@ -701,9 +711,12 @@ def print_table(results: dict) -> None:
 def main() -> int:
     args = parse_args()
     names = Names.fresh()
-    env = isolate_environment(names)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as cleanup:
+        chroma = ChromaServer(free_port()).start()
+        cleanup.callback(chroma.remove)
+        cleanup.callback(chroma.stop)
+        env = isolate_environment(names, chroma.url)
         log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="wc-bench-")))
         cleanup.callback(delete_keys, f"{names.namespace}:*")
         admin_execute(f'CREATE DATABASE "{names.database}"')
@@ -712,7 +725,7 @@ def main() -> int:
         try:
             results = {"run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                        "machine": machine(), "config": vars(args),
-                       **measure(args, names, env, log_dir)}
+                       **measure(args, names, env, log_dir, chroma.process.pid)}
         except BaseException:
             print_logs(log_dir)
             raise
