@@ -63,6 +63,12 @@ def service_unavailable(dependency: str) -> Problem:
 
 
 def from_job_error(error: dict, job_id: str) -> Problem:
+    """A failed job's error as the problem it answers with; one that names an unavailable
+    dependency says when to try again, as the API's own 503s do."""
+    if error.get("dependency") in DEPENDENCIES:
+        unavailable = service_unavailable(error["dependency"])
+        return Problem(503, error["code"], error["detail"], headers=unavailable.headers,
+                       dependency=error["dependency"], job_id=job_id)
     return Problem(error.get("status", 409), error["code"], error["detail"], job_id=job_id)
 
 
@@ -74,6 +80,10 @@ def rules_as_problems():
         yield
     except CommandRejected as rejection:
         raise Problem(rejection.status, rejection.code, rejection.detail) from None
+
+
+FRAMEWORK_DETAILS = {404: "There is nothing at this path (ids in paths are UUIDs).",
+                     405: "This path does not take that method; see the Allow header."}
 
 
 def serialize_problem(req, resp, exception: falcon.HTTPError) -> None:
@@ -90,10 +100,6 @@ def serialize_problem(req, resp, exception: falcon.HTTPError) -> None:
         body["detail"] = described or FRAMEWORK_DETAILS.get(status, body["title"])
     resp.content_type = "application/problem+json"
     resp.media = body
-
-
-FRAMEWORK_DETAILS = {404: "There is nothing at this path (ids in paths are UUIDs).",
-                     405: "This path does not take that method; see the Allow header."}
 
 
 def handle_unavailable(dependency: str):

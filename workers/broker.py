@@ -57,11 +57,18 @@ def transient_within(max_retries: int):
 is_transient = transient_within(MAX_RETRIES)
 
 
+# Which service a transient error came from, as the API names it in a 503.
+DEPENDENCY_OF = (((psycopg.Error, psycopg_pool.PoolTimeout), "postgres"), ((redis.RedisError,), "redis"),
+                 ((EventLogUnavailable, httpx.TransportError), "chromadb"))
+
+
 def failure(exception: BaseException) -> dict:
     """The error a job that could not be carried out ends with: a dependency that stayed down
-    through every retry is worth trying again later (503); anything else is our fault (500)."""
+    (or in conflict) through every retry is worth trying again later (503, naming it); anything
+    else is our fault (500)."""
     if isinstance(exception, TRANSIENT_ERRORS):
-        return {"code": "service_unavailable", "status": 503,
+        dependency = next(name for kinds, name in DEPENDENCY_OF if isinstance(exception, kinds))
+        return {"code": "service_unavailable", "status": 503, "dependency": dependency,
                 "detail": "A service the command needs stayed unavailable through every retry; "
                           "nothing was changed. Try again later."}
     return {"code": "internal_error", "status": 500,

@@ -8,13 +8,16 @@ import threading
 import time
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 
 from tests.api.support import (assert_problem, auth, holding, job_path, poll_job, snapshot,
                                wait_for_lock_waiters)
+from api.errors import from_job_error
 from jobs.local_servers import free_port
 from tests.conftest import SETTINGS
 from tests.helpers import API, serving
+from workers.broker import failure
 from workers.commands import JobStore
 
 WORKOUT = {"workout_name": "Beast Mode Legs", "duration_minutes": 35, "total_volume": 10000}
@@ -183,3 +186,16 @@ def test_prefer_wait_longer_than_redis_timeouts_answers_202_with_the_job(api, co
     # and once the lock is let go the job succeeds
     assert poll_job(api, cast.sarah, location, timeout=10)["status"] == "succeeded"
 
+
+def test_a_job_that_failed_for_an_unavailable_service_answers_like_the_apis_own_503():
+    # Given a job the worker gave up on because PostgreSQL stayed down through every retry
+    error = failure(psycopg.OperationalError("server closed the connection"))
+
+    # When a client waiting on it is answered
+    problem = from_job_error(error, "6f1c3e9a-2b4d-4c8e-9f0a-1b2c3d4e5f60")
+
+    # Then it is a 503 naming PostgreSQL, saying when to try again, with the job's id
+    assert problem.status_code == 503 and int(problem.headers["Retry-After"]) > 0
+    body = problem.to_dict()
+    assert (body["code"], body["dependency"], body["job_id"]) == (
+        "service_unavailable", "postgres", "6f1c3e9a-2b4d-4c8e-9f0a-1b2c3d4e5f60")

@@ -3,10 +3,17 @@
 import json
 from functools import partial
 
+import psycopg
+import psycopg_pool
+import pytest
+import redis
+
 from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, new_id, pair
 from workers.challenges import accept_challenge, complete_challenge
+from workers.broker import failure
 from workers.commands import run_command
+from workers.event_log import EventLogUnavailable
 from workers.outbox import publish_transaction
 from workers.workouts import log_workout
 
@@ -69,3 +76,24 @@ def test_events_are_written_with_the_change_and_published_after_commit(conn, red
     assert count(conn, "SELECT count(*) AS n FROM events WHERE xact_id::text = %s AND published_at IS NULL",
                  xact) == 0
     assert publish_transaction(conn, redis_client, SETTINGS, xact) == []
+
+
+@pytest.mark.parametrize("error,dependency", [
+    (psycopg.OperationalError("server closed the connection"), "postgres"),
+    (psycopg_pool.PoolTimeout("no connection"), "postgres"),
+    (redis.ConnectionError("refused"), "redis"),
+    (EventLogUnavailable("ChromaDB down"), "chromadb"),
+])
+def test_a_job_whose_dependency_stayed_down_fails_as_503_naming_it(error, dependency):
+    # Given a command whose last retry failed because a service stayed unavailable
+    # When its failure is recorded
+    recorded = failure(error)
+
+    # Then the job says which service, and that trying again later is the thing to do
+    assert (recorded["status"], recorded["code"], recorded["dependency"]) == (503, "service_unavailable", dependency)
+
+
+def test_a_job_that_failed_for_a_bug_of_ours_is_a_500():
+    recorded = failure(KeyError("bogus"))
+    assert (recorded["status"], recorded["code"]) == (500, "internal_error")
+    assert "dependency" not in recorded
