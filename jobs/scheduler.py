@@ -67,6 +67,6 @@ def build_scheduler(settings: Settings, db: Database, broker) -> BlockingSchedul
 def main() -> None:
     from workers.broker import broker, settings
 
-    db = Database(settings.database_url, max_size=2)
+    db = Database(settings.database_url, max_size=2, connect_timeout=settings.database_connect_timeout)
     log.info("scheduler starting")
     build_scheduler(settings, db, broker).start()
