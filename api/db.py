@@ -8,7 +8,7 @@ The pool keeps reconnecting (workers.db.keep_reconnecting), so a database that c
 found within a couple of seconds.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 from psycopg.rows import dict_row
@@ -55,10 +55,13 @@ class ReadDatabase:
         conn = self._begin(caller_id, quick)
         try:
             yield conn
+            conn.commit()
         except BaseException:
-            self._end(conn, conn.rollback)
+            with suppress(psycopg.Error):  # what went wrong says more than a failed rollback
+                conn.rollback()
             raise
-        self._end(conn, conn.commit)
+        finally:
+            self.pool.putconn(conn)
 
     def _begin(self, caller_id: str | None, quick: bool):
         """A pooled connection in a new transaction, the caller set. A connection that died with
@@ -78,9 +81,3 @@ class ReadDatabase:
                 if not conn.broken or spares == 0:
                     raise
                 spares -= 1
-
-    def _end(self, conn, finish) -> None:
-        try:
-            finish()
-        finally:
-            self.pool.putconn(conn)
