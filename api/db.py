@@ -75,6 +75,7 @@ class ReadDatabase:
                     Q.set_caller(conn, user_id=caller_id)
                 else:
                     Q.ping(conn)
+                self.unreachable = False  # a pool growth refused ("too many clients") set it
                 return conn
             except psycopg.OperationalError:
                 self.pool.putconn(conn)

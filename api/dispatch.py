@@ -5,32 +5,35 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 
 import falcon
 from dramatiq.brokers.redis import RedisBroker
 
 from api.db import Q
-from api.errors import DEPENDENCIES, Problem, from_job_error, validation_error
+from api.errors import Problem, from_job_error, validation_error
 from workers.commands import FINAL_STATUSES, JobStore, build_message
+from workers.connections import UNAVAILABLE
 from workers.db import to_json
 
 log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 10
-WAIT = re.compile(r"^\s*wait\s*=\s*(\d{1,6})\s*$", re.IGNORECASE)
+WAIT = re.compile(r"^\s*wait\s*=\s*(\d+)\s*$", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-IN_FLIGHT = "in-flight"
-# A reservation outlives an API process that died holding it by this long, not a whole TTL.
-IN_FLIGHT_TTL_SECONDS = 30
-REDIS_ERRORS, POSTGRES_ERRORS = DEPENDENCIES["redis"][2], DEPENDENCIES["postgres"][2]
+# A request is being accepted for at most this long (its checks wait 1.5 s at most for the
+# database); a claim older than that with no job behind it was left by a request that died.
+IN_FLIGHT_SECONDS = 10
+REDIS_ERRORS, POSTGRES_ERRORS = UNAVAILABLE["redis"], UNAVAILABLE["postgres"]
 
 
 def requested_wait(req) -> int:
     """N from `Prefer: wait=N` (RFC 7240), capped at MAX_WAIT_SECONDS; 0 when absent."""
     for preference in (req.get_header("Prefer") or "").split(","):
         wait = WAIT.match(preference)
-        if wait:
-            return min(int(wait.group(1)), MAX_WAIT_SECONDS)
+        if wait:  # compared as text first: int() refuses numbers of over 4,300 digits
+            digits = wait.group(1).lstrip("0") or "0"
+            return MAX_WAIT_SECONDS if len(digits) > 2 else min(int(digits), MAX_WAIT_SECONDS)
     return 0
 
 
@@ -40,6 +43,12 @@ def job_view(job: dict) -> dict:
     return {"job_id": job["job_id"], "status": job["status"], "result": job["result"],
             "error": error, "created_at": job["created_at"], "updated_at": job["updated_at"],
             **job["ids"]}
+
+
+def request_fingerprint(method: str, path: str, payload: dict) -> str:
+    """What makes two requests under one Idempotency-Key the same request."""
+    return hashlib.sha256(json.dumps({"method": method, "path": path, "body": payload}, sort_keys=True,
+                                     default=str).encode()).hexdigest()
 
 
 def recorded_job(conn, job_id: str) -> dict | None:
@@ -61,8 +70,9 @@ def with_outcome(live: dict | None, recorded: dict) -> dict:
 
 class JobReader:
     """A job as its owner reads it. Redis holds its live status; PostgreSQL holds the outcome
-    recorded in the command's own transaction, which wins whenever Redis has not heard it (the
-    worker could not tell it, or Redis lost it), so a committed command never reads as running."""
+    recorded in the command's own transaction, which wins over anything but `succeeded` in Redis:
+    the worker may not have been able to tell Redis (it was down), Redis may have lost it, or the
+    worker may have marked `failed` a command that had committed before PostgreSQL went away."""
 
     def __init__(self, store: JobStore, db):
         self.store, self.db = store, db
@@ -77,7 +87,7 @@ class JobReader:
             return recorded
         if live is None:
             return self._recorded(caller, job_id)
-        return self._settled(caller, live)
+        return self._settled(caller, live, quick=False)
 
     def wait(self, caller: str, job: dict, seconds: float) -> dict:
         """The job once final, or as it stands after `seconds`. It has been accepted, so losing
@@ -86,15 +96,15 @@ class JobReader:
             job = self.store.wait(job["job_id"], seconds) or job
         except REDIS_ERRORS as error:
             log.warning("waiting for job %s: Redis unavailable: %s", job["job_id"], error)
-        return self._settled(caller, job)
+        return self._settled(caller, job, quick=True)
 
-    def _settled(self, caller: str, live: dict) -> dict:
-        """`live`, or the outcome recorded for it if Redis still has it unfinished; as Redis has
-        it when PostgreSQL cannot say at once (a connection at hand, QUICK_TIMEOUT_SECONDS)."""
-        if live["status"] in FINAL_STATUSES:
+    def _settled(self, caller: str, live: dict, quick: bool) -> dict:
+        """`live`, or the outcome recorded for it unless Redis says it succeeded; as Redis has
+        it when PostgreSQL cannot say (at once, when `quick`: a client is waiting)."""
+        if live["status"] == "succeeded":
             return live
         try:
-            recorded = self._recorded(caller, live["job_id"], quick=True)
+            recorded = self._recorded(caller, live["job_id"], quick=quick)
         except POSTGRES_ERRORS:
             return live
         return with_outcome(live, recorded) if recorded else live
@@ -133,50 +143,53 @@ class Dispatcher:
             job = self._submit_once(caller.id, key, req, actor, payload, ids or {}, precheck)
         self.respond(req, resp, job, creates=creates)
 
-    def _enqueue(self, owner: str, actor: str, payload: dict, ids: dict) -> dict:
-        job_id = str(uuid.uuid4())
+    def _enqueue(self, owner: str, actor: str, payload: dict, ids: dict,
+                 job_id: str | None = None) -> dict:
+        job_id = job_id or str(uuid.uuid4())
         # Loaded values (timestamps) travel as the JSON text the worker's SQL takes; encoded
         # before the job exists, so a value that cannot be encoded leaves no job behind.
         message_kwargs = json.loads(to_json({"user_id": owner, **payload, **ids}))
-        job = self.jobs.store.create(job_id, owner, actor, ids)
+        # The message first, then its job: a job never stays `queued` with no message behind it
+        # (Redis lost between the two); if the worker runs first, the job keeps what it wrote.
         self.broker.enqueue(build_message(actor, job_id, message_kwargs))
-        return job
+        return self.jobs.store.create(job_id, owner, actor, ids)
 
     def _submit_once(self, owner, key, req, actor, payload, ids, precheck) -> dict:
+        """The command carried out once per key and body. The key's claim names the job id (and
+        ids) before anything is queued, so every retry means the same command: the job once it
+        exists, 409 while the first request is still being accepted, and if that request died
+        before its job existed, the same command under the same job id, which the worker carries
+        out once even if the first had been queued after all."""
         if not IDEMPOTENCY_KEY.match(key):
             raise validation_error({"Idempotency-Key": ["Must be 1 to 255 visible ASCII characters."]})
-        fingerprint = hashlib.sha256(json.dumps(
-            {"method": req.method, "path": req.path, "body": payload}, sort_keys=True, default=str
-        ).encode()).hexdigest()
+        fingerprint = request_fingerprint(req.method, req.path, payload)
         redis_key = self.settings.key("idempotency", owner, key)
-        ttl = self.settings.idempotency_ttl_seconds
-        reservation = json.dumps({"fingerprint": fingerprint, "job_id": IN_FLIGHT})
-        if not self.redis.set(redis_key, reservation, nx=True, ex=IN_FLIGHT_TTL_SECONDS):
-            return self._replay(owner, redis_key, fingerprint)
+        claim = {"fingerprint": fingerprint, "job_id": str(uuid.uuid4()), "ids": ids, "since": time.time()}
+        if not self.redis.set(redis_key, json.dumps(claim), nx=True, ex=self.settings.idempotency_ttl_seconds):
+            claim = json.loads(self.redis.get(redis_key) or "null")
+            job = self._replay(owner, claim, fingerprint)
+            if job is not None:
+                return job
         try:
             if precheck:
                 precheck()
-            job = self._enqueue(owner, actor, payload, ids)
         except BaseException:
-            self.redis.delete(redis_key)
+            self.redis.delete(redis_key)  # refused before it was queued: the key is free again
             raise
-        self.redis.set(redis_key, json.dumps({"fingerprint": fingerprint, "job_id": job["job_id"]}),
-                       xx=True, ex=ttl)
-        return job
+        return self._enqueue(owner, actor, payload, claim["ids"], claim["job_id"])
 
-    def _replay(self, owner: str, redis_key: str, fingerprint: str) -> dict:
-        stored = json.loads(self.redis.get(redis_key) or "null")
-        if stored is None:
+    def _replay(self, owner: str, claim: dict | None, fingerprint: str) -> dict | None:
+        """The claimed job, or None when the request that claimed the key died before its job
+        existed (the caller carries the command out in its stead)."""
+        if claim is None:
             raise Problem(409, "idempotency_key_in_flight", "Retry the request: the key just expired.")
-        if stored["fingerprint"] != fingerprint:
+        if claim["fingerprint"] != fingerprint:
             raise Problem(422, "idempotency_key_reused",
                           "This Idempotency-Key was used with a different request.")
-        if stored["job_id"] == IN_FLIGHT:
+        job = self.jobs.get(owner, claim["job_id"])
+        if job is None and time.time() - claim["since"] < IN_FLIGHT_SECONDS:
             raise Problem(409, "idempotency_key_in_flight",
                           "A request with this Idempotency-Key is still being accepted.")
-        job = self.jobs.get(owner, stored["job_id"])
-        if job is None:
-            raise Problem(409, "idempotency_key_in_flight", "The original job is no longer known.")
         return job
 
     def respond(self, req, resp, job: dict, *, creates: bool) -> None:

@@ -4,12 +4,9 @@ import logging
 from contextlib import contextmanager
 
 import falcon
-import psycopg
-import psycopg_pool
-import redis
 
 from workers.commands import CommandRejected
-from workers.event_log import EventLogUnavailable
+from workers.connections import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +16,10 @@ CODES_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 40
                    422: "validation_error", 429: "too_many_requests", 503: "service_unavailable"}
 ERROR_TYPE = "https://errors.workout-challenges.dev/"
 
-# What each dependency is called in a 503, how soon to try again, and the errors that mean it
-# cannot be reached (a dropped connection, a timeout, Redis still loading its data).
-DEPENDENCIES = {
-    "redis": ("Redis (jobs and the command queue)", 5, (redis.ConnectionError, redis.TimeoutError)),
-    "postgres": ("PostgreSQL", 5, (psycopg.OperationalError, psycopg_pool.PoolTimeout)),
-    "chromadb": ("ChromaDB (the event log)", 30, (EventLogUnavailable,)),
-}
+# What each dependency (workers.connections.UNAVAILABLE) is called in a 503, and how many
+# seconds to wait before trying again.
+DEPENDENCIES = {"redis": ("Redis (jobs and the command queue)", 5), "postgres": ("PostgreSQL", 5),
+                "chromadb": ("ChromaDB (the event log)", 30)}
 
 
 class Problem(falcon.HTTPError):
@@ -57,7 +51,7 @@ def unauthorized(detail: str) -> Problem:
 
 
 def service_unavailable(dependency: str) -> Problem:
-    name, retry_after, _ = DEPENDENCIES[dependency]
+    name, retry_after = DEPENDENCIES[dependency]
     return Problem(503, "service_unavailable", f"{name} is unavailable right now; try again shortly.",
                    headers={"Retry-After": str(retry_after)}, dependency=dependency)
 
@@ -121,5 +115,5 @@ def handle_unexpected(req, resp, exception, params):
 def add_error_handlers(app: falcon.App) -> None:
     """Falcon picks the handler of the nearest class, so these win over the catch-all."""
     app.add_error_handler(Exception, handle_unexpected)
-    for dependency, (_, _, errors) in DEPENDENCIES.items():
+    for dependency, errors in UNAVAILABLE.items():
         app.add_error_handler(errors, handle_unavailable(dependency))

@@ -50,7 +50,7 @@ class RateLimits:
             if self.limiter.hit(limit, budget, *identifiers):
                 return
             window = self.limiter.get_window_stats(limit, budget, *identifiers)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except redis.RedisError as error:  # whatever ails Redis, the limiter is not worth a refusal
             self.paused_until = time.monotonic() + PAUSE_AFTER_REDIS_FAILURE_SECONDS
             log.warning("rate limits not applied for %.0f s: Redis unavailable: %s",
                         PAUSE_AFTER_REDIS_FAILURE_SECONDS, error)

@@ -713,9 +713,10 @@ def main() -> int:
     names = Names.fresh()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as cleanup:
-        chroma = ChromaServer(free_port()).start()
+        chroma = ChromaServer(free_port())
         cleanup.callback(chroma.remove)
         cleanup.callback(chroma.stop)
+        chroma.start()
         env = isolate_environment(names, chroma.url)
         log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="wc-bench-")))
         cleanup.callback(delete_keys, f"{names.namespace}:*")

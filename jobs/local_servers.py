@@ -46,6 +46,8 @@ class ChromaServer:
         return self
 
     def stop(self) -> None:
+        if self.process is None:  # never started
+            return
         self.process.terminate()
         self.process.wait(timeout=30)
 

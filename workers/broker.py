@@ -11,16 +11,15 @@ Delivery tuning (see README "Failure modes"):
   broken business rule is not an exception here: the command records it and returns.
 """
 
+from itertools import chain
+
 import dramatiq
-import httpx
 import psycopg
-import psycopg_pool
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifications, AgeLimit
 
 from workers.commands import COMMAND_QUEUE
-from workers.event_log import EventLogUnavailable
+from workers.connections import UNAVAILABLE, unavailable_service
 from workers.outbox import index_message
 from workers.runtime import tell_redis, execute, jobs, redis_client, settings
 
@@ -31,20 +30,16 @@ MIN_BACKOFF_MS = 200
 MAX_BACKOFF_MS = 30_000
 TIME_LIMIT_MS = 60_000
 
-TRANSIENT_ERRORS = (
-    psycopg.OperationalError,
+# A conflict with a concurrent transaction, which a second try resolves.
+CONFLICTS = (
     psycopg.errors.SerializationFailure,
     psycopg.errors.DeadlockDetected,
     # Two commands inserting the same pair at once (two friend requests crossing): the retry
     # runs the rule again and finds the other's row.
     psycopg.errors.UniqueViolation,
-    psycopg_pool.PoolTimeout,
-    redis.ConnectionError,
-    redis.TimeoutError,
-    # ChromaDB unreachable (its HTTP client is httpx).
-    EventLogUnavailable,
-    httpx.TransportError,
 )
+# Retried: conflicts, and a service out of reach (ChromaDB's HTTP client is httpx).
+TRANSIENT_ERRORS = (*CONFLICTS, *chain.from_iterable(UNAVAILABLE.values()))
 
 
 def transient_within(max_retries: int):
@@ -57,17 +52,16 @@ def transient_within(max_retries: int):
 is_transient = transient_within(MAX_RETRIES)
 
 
-# Which service a transient error came from, as the API names it in a 503.
-DEPENDENCY_OF = (((psycopg.Error, psycopg_pool.PoolTimeout), "postgres"), ((redis.RedisError,), "redis"),
-                 ((EventLogUnavailable, httpx.TransportError), "chromadb"))
-
-
 def failure(exception: BaseException) -> dict:
-    """The error a job that could not be carried out ends with: a dependency that stayed down
-    (or in conflict) through every retry is worth trying again later (503, naming it); anything
-    else is our fault (500)."""
-    if isinstance(exception, TRANSIENT_ERRORS):
-        dependency = next(name for kinds, name in DEPENDENCY_OF if isinstance(exception, kinds))
+    """The error a job that could not be carried out ends with: through every retry, a conflict
+    (409) or a service out of reach (503, naming it) is worth trying again later; anything else
+    is our fault (500). Nothing was changed in any case."""
+    if isinstance(exception, CONFLICTS):  # first: some are OperationalErrors too
+        return {"code": "conflict", "status": 409,
+                "detail": "The command kept conflicting with other changes through every retry; "
+                          "nothing was changed. Try again."}
+    dependency = unavailable_service(exception)
+    if dependency:
         return {"code": "service_unavailable", "status": 503, "dependency": dependency,
                 "detail": "A service the command needs stayed unavailable through every retry; "
                           "nothing was changed. Try again later."}

@@ -59,11 +59,14 @@ class JobStore:
         return self.settings.key("job", job_id, "done")
 
     def create(self, job_id: str, owner: str, actor_name: str, ids: dict) -> dict:
+        """The job as queued; fields a worker has already written (it may have run the command
+        before this call) are left as they are."""
         now = _now()
         job = {"owner": owner, "actor": actor_name, "status": "queued", "ids": json.dumps(ids),
                "created_at": now, "updated_at": now}
         with self.redis.pipeline() as pipe:
-            pipe.hset(self._key(job_id), mapping=job)
+            for field, value in job.items():
+                pipe.hsetnx(self._key(job_id), field, value)
             pipe.expire(self._key(job_id), self.settings.job_ttl_seconds)
             pipe.execute()
         return {"job_id": job_id, "owner": owner, "actor": actor_name, "status": "queued",

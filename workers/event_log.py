@@ -252,6 +252,12 @@ class EventLog:
                 return operation(self._open(name))
         except httpx.TransportError as error:
             raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
+        except Exception as error:
+            # chromadb raises a bare Exception for an HTTP error it has no class for: a proxy's
+            # 502 while ChromaDB is down, or its 401. Its own errors and ours stay as they are.
+            if type(error) is not Exception:
+                raise
+            raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
 
     def upsert(self, entries: list[Entry]) -> None:
         if not entries:

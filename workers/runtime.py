@@ -6,11 +6,9 @@ the parent of a forking process opens nothing.
 
 import logging
 
-import redis
-
 from settings import Settings
 from workers.commands import JobStore, run_command
-from workers.connections import connect_redis
+from workers.connections import UNAVAILABLE, connect_redis
 from workers.db import Database
 from workers.outbox import publish_transaction
 
@@ -45,6 +43,6 @@ def tell_redis(job_id: str, step: str, action):
     scheduler, and `GET /jobs/{id}` reads the outcome PostgreSQL recorded with it."""
     try:
         return action()
-    except (redis.ConnectionError, redis.TimeoutError) as error:
+    except UNAVAILABLE["redis"] as error:
         log.warning("job %s: %s failed, left to catch up: %s", job_id, step, error)
         return None

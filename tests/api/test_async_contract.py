@@ -1,6 +1,8 @@
 """The asynchronous contract of every mutation: 202 with a job to follow, or the final answer
 within `Prefer: wait=N`; jobs are private to their owner; `Idempotency-Key` replays."""
 
+import json
+import time
 import uuid
 
 import pytest
@@ -264,6 +266,71 @@ def test_a_quick_replay_without_waiting_returns_the_same_job(api, conn):
     assert second.json["job_id"] == first.json["job_id"]
     assert poll_job(api, john, job_path(first))["status"] == "succeeded"
     assert row_counts(conn)["workout_logs"] == 1
+
+
+def claim_left_by_a_request_that_died(redis_client, user: str, key: str, body: dict, age: float) -> dict:
+    """The claim a request with `key` made before it died, `age` seconds ago, having queued
+    nothing (or, for some tests, its message only): what a crash or a lost Redis leaves."""
+    from api.dispatch import request_fingerprint
+    from api.schemas import WorkoutLog
+
+    payload = WorkoutLog().load(body)  # the request as the API fingerprints it: loaded, defaults in
+    claim = {"fingerprint": request_fingerprint("POST", "/api/v1/workouts", payload), "job_id": new_id(),
+             "ids": {"workout_log_id": new_id(), "activity_id": new_id()}, "since": time.time() - age}
+    redis_client.set(SETTINGS.key("idempotency", user, key), json.dumps(claim))
+    return claim
+
+
+def test_a_retry_after_the_first_request_died_carries_the_command_out_once(api, conn, redis_client):
+    # Given John's request with key k-1 claimed the key and died before queuing anything
+    john = api.sign_up("John")
+    claim = claim_left_by_a_request_that_died(redis_client, john, "k-1", WORKOUT, age=60)
+
+    # When his app retries it with the same key
+    response = api.post("/workouts", john, WORKOUT, headers={"Idempotency-Key": "k-1"})
+
+    # Then the command is carried out, as the job and with the ids the first request claimed
+    assert response.status_code == 201, response.text
+    assert (response.json["job_id"], response.json["workout_log_id"]) == (
+        claim["job_id"], claim["ids"]["workout_log_id"])
+    assert row_counts(conn)["workout_logs"] == 1
+
+
+def test_a_retry_after_the_first_request_queued_its_command_but_not_its_job_does_it_once(
+        api, conn, redis_client):
+    # Given John's first request queued its command and died before its job existed (a lost
+    # Redis reply), and the worker has not run it yet
+    from dramatiq.brokers.redis import RedisBroker
+
+    from workers.commands import build_message
+
+    john = api.sign_up("John")
+    claim = claim_left_by_a_request_that_died(redis_client, john, "k-1", WORKOUT, age=60)
+    queued = RedisBroker(client=redis_client, namespace=SETTINGS.key("dramatiq"), middleware=[])
+    queued.enqueue(build_message("workouts.log", claim["job_id"], {"user_id": john, **WORKOUT, **claim["ids"]}))
+
+    # When his app retries it with the same key
+    response = api.post("/workouts", john, WORKOUT, headers={"Idempotency-Key": "k-1"})
+
+    # Then both messages are one command: one workout, the job the first request claimed
+    assert response.status_code in {200, 201, 202}, response.text
+    assert response.json["job_id"] == claim["job_id"]
+    assert poll_job(api, john, job_path(response))["status"] == "succeeded"
+    time.sleep(0.5)  # the second message, too, has been handled by now
+    assert row_counts(conn)["workout_logs"] == 1
+
+
+def test_a_retry_while_the_first_request_is_still_being_accepted_is_409(api, conn, redis_client):
+    # Given John's first request has just claimed key k-1 and is still being accepted
+    john = api.sign_up("John")
+    claim_left_by_a_request_that_died(redis_client, john, "k-1", WORKOUT, age=0)
+
+    # When a retry arrives
+    response = api.post("/workouts", john, WORKOUT, headers={"Idempotency-Key": "k-1"})
+
+    # Then it is told to try again shortly, and nothing more is queued
+    assert_problem(response, 409, "idempotency_key_in_flight")
+    assert row_counts(conn)["workout_logs"] == 0
 
 
 def test_the_same_key_with_another_body_is_refused(api, conn, redis_client):

@@ -144,16 +144,28 @@ def test_json_as_deep_as_the_limit_is_read(api, john):
     assert_problem(send_raw(api, "POST", "/workouts", john, body), 422, "validation_error", "x")
 
 
-@pytest.mark.parametrize("prefer", ["wait=" + "9" * 5000, "wait=-1", "wait=abc", "wait"])
+@pytest.mark.parametrize("prefer", ["wait=-1", "wait=abc", "wait", "wait=5s"])
 def test_a_prefer_header_it_cannot_use_is_ignored(api, john, prefer):
     # Given John
     # When he logs a workout with a Prefer header that asks for no usable wait
     response = api.post("/workouts", john, {"workout_name": "Legs", "duration_minutes": 30,
                                             "total_volume": 1}, headers={"Prefer": prefer})
 
-    # Then it is accepted without waiting (a 5,000-digit number used to answer 500)
+    # Then it is accepted without waiting
     assert response.status_code == 202, response.text
     assert "preference-applied" not in response.headers
+
+
+@pytest.mark.parametrize("prefer,applied", [("wait=" + "9" * 5000, 10), ("wait=1000000", 10), ("wait=0005", 5)])
+def test_a_prefer_wait_of_any_length_is_capped_at_ten_seconds(api, john, prefer, applied):
+    # Given John
+    # When he asks to wait a number of seconds of any length (5,000 digits used to answer 500)
+    response = api.post("/workouts", john, {"workout_name": "Legs", "duration_minutes": 30,
+                                            "total_volume": 1}, headers={"Prefer": prefer})
+
+    # Then the wait applied is at most ten seconds, and the workout is done
+    assert response.status_code == 201, response.text
+    assert response.headers["preference-applied"] == f"wait={applied}"
 
 
 # Falcon's own refusals are problems like ours -------------------------------------------------

@@ -166,6 +166,22 @@ def test_a_job_redis_still_calls_running_reads_as_its_recorded_outcome(api, redi
     assert response.json["workout_log_id"] == done.json["workout_log_id"]
 
 
+def test_a_committed_job_the_worker_then_marked_failed_reads_as_its_recorded_outcome(api, redis_client):
+    # Given John's workout committed, but the worker then ran out of retries (PostgreSQL went
+    # away before it could tell anyone) and marked the job failed in Redis
+    john = api.sign_up("John")
+    done = api.post("/workouts", john, WORKOUT)
+    assert done.status_code == 201, done.text
+    gave_up = failure(psycopg.OperationalError("server closed the connection"))
+    JobStore(redis_client, SETTINGS).finish(done.json["job_id"], john, {"status": "failed", "error": gave_up})
+
+    # When he reads the job, Then it is the outcome PostgreSQL recorded: succeeded, not a 503 to
+    # retry (which would log the workout twice)
+    response = api.client.simulate_get(job_path(done), headers=auth(john))
+    assert response.json["status"] == "succeeded", response.json
+    assert response.json["result"]["workout_log_id"] == done.json["workout_log_id"]
+
+
 def test_prefer_wait_longer_than_redis_timeouts_answers_202_with_the_job(api, conn, database, cast, pending):
     # Given Sarah's accept will wait on the challenge's row lock for longer than she waits
     wait = 5

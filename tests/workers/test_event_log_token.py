@@ -18,11 +18,12 @@ HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection"}
 
 
 def token_checking_proxy(upstream: str):
-    """A handler that forwards requests carrying TOKEN to `upstream` and refuses the rest (401)."""
+    """A handler that forwards requests carrying its server's `token` to `upstream` and refuses
+    the rest (401)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def forward(self):
-            if self.headers.get(TOKEN_HEADER) != TOKEN:
+            if self.headers.get(TOKEN_HEADER) != self.server.token:
                 self.send_response(401)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -47,13 +48,21 @@ def token_checking_proxy(upstream: str):
 
 
 @pytest.fixture(scope="module")
-def guarded_chroma(chroma):
-    """The URL of a proxy that lets only TOKEN through to the session's ChromaDB."""
+def guard(chroma):
+    """A proxy that lets only TOKEN through to the session's ChromaDB."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), token_checking_proxy(chroma.url))
+    server.token = TOKEN
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
+
+
+@pytest.fixture
+def guarded_chroma(guard):
+    guard.token = TOKEN
+    yield f"http://127.0.0.1:{guard.server_address[1]}"
+    guard.token = TOKEN
 
 
 def event_log(url: str, token: str) -> EventLog:
@@ -80,5 +89,18 @@ def test_without_the_right_token_the_guard_refuses_and_the_log_is_unavailable(gu
     # When it is used, Then it is unavailable (what the API answers as 503), never a crash
     with pytest.raises(EventLogUnavailable):
         log.heartbeat(timeout=2.0)
+    with pytest.raises(EventLogUnavailable):
+        log.workout_kinds(["Leg Day Destroyer"])
+
+
+def test_a_guard_that_starts_refusing_makes_the_log_unavailable_not_broken(guard, guarded_chroma):
+    # Given an event log that has been working through the guard (its collections open)
+    log = event_log(guarded_chroma, TOKEN)
+    assert log.workout_kinds(["Leg Day Destroyer"]) == {"Leg Day Destroyer": "leg"}
+
+    # When the guard's token is rotated (chromadb raises a bare Exception for the 401)
+    guard.token = "rotated-" + uuid.uuid4().hex
+
+    # Then the log is unavailable, as when ChromaDB is down (the API's 503), never a crash
     with pytest.raises(EventLogUnavailable):
         log.workout_kinds(["Leg Day Destroyer"])
