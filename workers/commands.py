@@ -61,13 +61,13 @@ class JobStore:
     def create(self, job_id: str, owner: str, actor_name: str, ids: dict) -> dict:
         """The job as queued; fields a worker has already written (it may have run the command
         before this call) are left as they are."""
-        now = _now()
-        job = {"owner": owner, "actor": actor_name, "status": "queued", "ids": json.dumps(ids),
-               "created_at": now, "updated_at": now}
+        now, key = _now(), self._key(job_id)
         with self.redis.pipeline() as pipe:
-            for field, value in job.items():
-                pipe.hsetnx(self._key(job_id), field, value)
-            pipe.expire(self._key(job_id), self.settings.job_ttl_seconds)
+            pipe.hset(key, mapping={"owner": owner, "actor": actor_name, "ids": json.dumps(ids),
+                                    "created_at": now})
+            pipe.hsetnx(key, "status", "queued")  # the worker's fields, unless it has written them
+            pipe.hsetnx(key, "updated_at", now)
+            pipe.expire(key, self.settings.job_ttl_seconds)
             pipe.execute()
         return {"job_id": job_id, "owner": owner, "actor": actor_name, "status": "queued",
                 "result": None, "error": None, "ids": ids, "created_at": now, "updated_at": now}
