@@ -29,6 +29,7 @@ def unavailable_service(error: BaseException) -> str | None:
     """The service `error` says cannot be reached, or None when it says something else."""
     return next((name for name, errors in UNAVAILABLE.items() if isinstance(error, errors)), None)
 
+
 # One immediate retry on a fresh connection: a pooled connection that died with a Redis restart
 # costs nothing, a Redis that is down is reported at once. Timeouts are not retried (a command
 # that timed out may have run).
@@ -40,4 +41,3 @@ def connect_redis(settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url, socket_timeout=settings.redis_socket_timeout,
                                 socket_connect_timeout=settings.redis_connect_timeout,
                                 retry=REDIS_RETRY)
-
