@@ -22,7 +22,7 @@ QUICK_TIMEOUT_SECONDS = 0.1
 
 
 class ReadDatabase:
-    def __init__(self, url: str, size: int, *, timeout: float = 1.5, connect_timeout: int = 2):
+    def __init__(self, url: str, size: int, *, timeout: float, connect_timeout: int):
         self.timeout, self.unreachable = timeout, False
         self.pool = ConnectionPool(url, min_size=1, max_size=size, open=False, name="api", timeout=timeout,
                                    kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout},

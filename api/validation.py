@@ -31,16 +31,19 @@ def load_body(req, schema, *, optional: bool = False) -> dict:
 def parse_json(raw: bytes):
     """JSON no deeper than MAX_JSON_DEPTH: our bodies are at most three levels deep, and a deep
     one is only ever an attempt to exhaust the parser."""
-    too_deep = Problem(400, "bad_request", f"The body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
     try:
         media = json.loads(raw)
     except RecursionError:
-        raise too_deep from None
+        raise too_deep() from None
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "bad_request", "The body is not valid JSON.") from None
     if nesting_depth(media) > MAX_JSON_DEPTH:
-        raise too_deep
+        raise too_deep()
     return media
+
+
+def too_deep() -> Problem:
+    return Problem(400, "bad_request", f"The body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
 
 
 def nesting_depth(value) -> int:

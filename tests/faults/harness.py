@@ -884,6 +884,24 @@ class JobTracker:
         return Convergence(dict(self.statuses), converged_at, self.answers)
 
 
+def outage(timeline: Timeline, load: LoadGenerator, tracker: JobTracker, *, take_down, bring_back,
+           before: float, down: float, after: float) -> tuple[float, float]:
+    """Within a running `load`: `before` s of load, the fault (`take_down()`), `down` s without
+    the service, `bring_back()`, then `after` s more while `tracker` follows the jobs accepted so
+    far. Returns when the service was gone (take_down returned) and when it began to come back."""
+    time.sleep(before)
+    timeline.fault()
+    take_down()
+    down_at = monotonic()
+    time.sleep(down)
+    up_at = monotonic()
+    bring_back()
+    timeline.back()
+    with tracker.watching(load, before=timeline.back_at):
+        time.sleep(after)
+    return down_at, up_at
+
+
 def check_jobs_succeeded(convergence: Convergence, timeout: float) -> list[str]:
     stuck = convergence.not_succeeded
     if not stuck:
@@ -1053,6 +1071,7 @@ def evaluate(timeline: Timeline, records: list[Record], system: System, servers:
         "d_accepted_jobs_succeed": check_jobs_succeeded(convergence, job_timeout),
         "processes_still_running": check_processes_alive(system),
         "load_not_rate_limited": check_not_rate_limited(records),
+        "load_ran_before_the_fault": check_load_before(timeline, records),
     }
     return scenario_figures(timeline, records, exactly_once, convergence), failures
 

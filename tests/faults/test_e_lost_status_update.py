@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.api.support import lock_waiters
 from tests.faults import harness as h
 
 pytestmark = pytest.mark.timeout(240)
@@ -21,13 +22,6 @@ SUCCEEDED_WITHIN = 5.0
 
 def command(client, user, method, path, body=None, wait=5) -> h.Record:
     return h.send(client, "challenge", user, method, path, json_body=body, wait=wait, keep_body=True)
-
-
-def lock_waiters(servers) -> int:
-    """Backends of the app's database waiting on a lock right now."""
-    with servers.postgres.connect(autocommit=True) as watcher:
-        return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                               " AND wait_event_type = 'Lock'").fetchone()[0]
 
 
 def recorded_outcome(servers, job_id: str, challenge_id: str) -> tuple:
@@ -65,7 +59,7 @@ def test_e_a_job_finished_while_redis_was_down_reads_succeeded(healthy, servers)
             accept = command(client, bob, "POST", f"/challenges/accept/{challenge_id}", wait=None)
             assert accept.status == 202 and accept.job_id, accept.describe()
             # and the worker's transaction is waiting on the lock
-            waited = h.wait_until(lambda: lock_waiters(servers) > 0, LOCK_WAIT_WITHIN, 0.05)
+            waited = h.wait_until(lambda: lock_waiters(servers.postgres.url) > 0, LOCK_WAIT_WITHIN, 0.05)
             # and Redis is killed
             timeline.fault()
             servers.redis.kill()
