@@ -10,7 +10,7 @@ from jobs import maintenance
 from settings import Settings
 from sql import queries
 from workers.db import Database
-from workers.outbox import index_message, publish_message
+from workers.outbox import publish_message, schedule_indexing
 
 Q = queries("jobs")
 log = logging.getLogger("jobs.scheduler")
@@ -33,20 +33,20 @@ def run_guarded(db: Database, name: str, job) -> bool:
     return True
 
 
-def sweep_outbox(conn, broker, settings: Settings) -> int:
+def sweep_outbox(conn, broker, redis, settings: Settings) -> int:
     """Hand on what a dead worker or a ChromaDB outage left behind: unpublished events to
-    `events.publish` (which then has them indexed), published events not yet in the event log
-    to `event_log.index`."""
+    `events.publish` (which then has them indexed); for published events not yet in the event
+    log, a turn of the indexer unless it has one (it may be waiting for ChromaDB)."""
     unpublished = maintenance.stale_unpublished_events(conn, settings.outbox_grace_seconds)
     unindexed = maintenance.stale_unindexed_events(conn, settings.outbox_grace_seconds)
     if unpublished:
         broker.enqueue(publish_message(unpublished))
     if unindexed:
-        broker.enqueue(index_message(unindexed))
+        schedule_indexing(redis, broker, settings)
     return len(unpublished) + len(unindexed)
 
 
-def build_scheduler(settings: Settings, db: Database, broker) -> BlockingScheduler:
+def build_scheduler(settings: Settings, db: Database, broker, redis) -> BlockingScheduler:
     scheduler = BlockingScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                 "misfire_grace_time": 30})
     jobs = {
@@ -54,7 +54,7 @@ def build_scheduler(settings: Settings, db: Database, broker) -> BlockingSchedul
         "close_community_challenges": (settings.expiry_interval_seconds,
                                        maintenance.close_ended_community_challenges),
         "refresh_leaderboard": (settings.leaderboard_refresh_seconds, maintenance.refresh_leaderboard),
-        "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, settings)),
+        "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, redis, settings)),
         "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(
             conn, settings.command_retention_seconds)),
     }
@@ -65,8 +65,8 @@ def build_scheduler(settings: Settings, db: Database, broker) -> BlockingSchedul
 
 
 def main() -> None:
-    from workers.broker import broker, settings
+    from workers.broker import broker, redis_client, settings
 
     db = Database(settings.database_url, max_size=2, connect_timeout=settings.database_connect_timeout)
     log.info("scheduler starting")
-    build_scheduler(settings, db, broker).start()
+    build_scheduler(settings, db, broker, redis_client).start()

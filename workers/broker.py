@@ -20,7 +20,7 @@ from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifica
 
 from workers.commands import COMMAND_QUEUE
 from workers.connections import UNAVAILABLE, unavailable_service
-from workers.outbox import index_message
+from workers.outbox import schedule_indexing
 from workers.runtime import tell_redis, execute, jobs, redis_client, settings
 
 HEARTBEAT_TIMEOUT_MS = 30_000
@@ -115,7 +115,7 @@ def command(name: str, rule):
         published = execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
         if published:
             tell_redis(job_id, "handing its events to the event log",
-                         lambda: broker.enqueue(index_message(published)))
+                       lambda: schedule_indexing(redis_client, broker, settings))
 
     perform.__name__ = perform.__qualname__ = rule.__name__
     return actor(name)(perform)

@@ -1,14 +1,17 @@
 """The event log: every outbox event as a sentence in ChromaDB, upserted by the event's id, so
 indexing an event twice (a redelivery, a sweep after a crash) still leaves one document.
 
-An event is marked `indexed_at` in PostgreSQL in the same transaction that read it, after
-ChromaDB took it; when ChromaDB is down nothing is marked, the actor retries, and the
-scheduler's sweep hands on whatever is still unmarked once it is back.
+Events are indexed in batches, oldest first: one embedding call, one kinds lookup (for names not
+seen before) and one upsert per batch. An event is marked `indexed_at` in PostgreSQL in the same
+transaction that read it, after ChromaDB took it; when ChromaDB is down nothing is marked and
+the events wait in PostgreSQL until the indexer's next turn (workers/events.py).
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
@@ -18,6 +21,9 @@ from workers.workout_kinds import examples
 
 Q = queries("workers")
 TOKEN_HEADER = "X-Chroma-Token"
+# Workout names whose kind a process remembers; past that it starts over (names repeat a lot:
+# "Leg Day" is challenged again and again).
+KINDS_REMEMBERED = 10_000
 UNITS = {"lb": "lbs", "kg": "kg"}
 
 
@@ -168,6 +174,7 @@ class EventLog:
         # ChromaDB's own token header, for the proxy that guards the server (README: production).
         self.headers = {TOKEN_HEADER: token} if token else {}
         self._collections: dict[str, object] = {}
+        self._kinds: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -268,10 +275,23 @@ class EventLog:
         self._call(self.collection_name, lambda collection: collection.upsert(**batch))
 
     def workout_kinds(self, names) -> dict[str, str | None]:
-        """Each workout name's kind: that of its nearest example, if near enough."""
-        names = sorted(set(names))
-        if not names:
-            return {}
+        """Each workout name's kind. A name's kind depends only on the examples and the model,
+        both fixed for the life of the process, so each name is looked up once."""
+        names = set(names)
+        with self._lock:
+            known = {name: self._kinds[name] for name in names if name in self._kinds}
+        new = sorted(names - known.keys())
+        if new:
+            found = self._nearest_kinds(new)
+            with self._lock:
+                if len(self._kinds) + len(found) > KINDS_REMEMBERED:
+                    self._kinds.clear()
+                self._kinds.update(found)
+            known.update(found)
+        return known
+
+    def _nearest_kinds(self, names: list[str]) -> dict[str, str | None]:
+        """The kind of each name's nearest example, if near enough: one query for them all."""
         found = self._call(self.kinds_name, lambda kinds: kinds.query(
             query_embeddings=self.embedding(names), n_results=1, include=["metadatas", "distances"]))
         nearest = zip(found["metadatas"], found["distances"])
@@ -312,13 +332,30 @@ def entries(log: EventLog, events: list[dict]) -> list[Entry]:
             for event in events]
 
 
-def index_events(conn, log: EventLog, event_ids: list[str]) -> int:
-    """Put the given events (those not yet indexed) into the log and mark them."""
+def index_batch(conn, log: EventLog, limit: int) -> int:
+    """Put the oldest published events not yet in the log, at most `limit`, into it and mark
+    them; how many there were."""
     with conn.transaction():
-        events = list(Q.events_to_index(conn, ids=event_ids))
+        events = list(Q.events_to_index(conn, limit=limit))
         log.upsert(entries(log, events))
         Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
     return len(events)
+
+
+def index_pending(conn, log: EventLog, batch_size: int, until: float = math.inf,
+                  after_batch=lambda: None) -> bool:
+    """Index batch after batch: True once none is left, False when `until` (a time.monotonic()
+    value) passed first. `after_batch` runs after each full batch."""
+    while index_batch(conn, log, batch_size) == batch_size:
+        after_batch()
+        if time.monotonic() >= until:
+            return False
+    return True
+
+
+def has_events_to_index(conn) -> bool:
+    with conn.transaction():
+        return Q.has_events_to_index(conn)
 
 
 def reindex(conn, log: EventLog, batch_size: int = 500) -> int:

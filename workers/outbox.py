@@ -1,6 +1,11 @@
 """The outbox: events written with each change are published to a Redis stream after commit,
 and handed to the event log's indexer.
 
+The indexer takes turns: one `event_log.index` message at a time is queued, running or waiting
+out an outage, marked by the `event_log:turn` key. A command that commits while the indexer has
+its turn queues nothing; its events wait for the running indexer's next batch, so the busier
+the system, the bigger the batches and the cheaper each event.
+
 Consumers of `<ns>:events` (push delivery, say) key on the event id, since a sweep after a crash
 may publish an event a second time; the event log upserts by it.
 """
@@ -21,9 +26,37 @@ def publish_message(event_ids: list[str]) -> Message:
                    kwargs={}, options={})
 
 
-def index_message(event_ids: list[str]) -> Message:
-    return Message(queue_name=EVENT_LOG_QUEUE, actor_name="event_log.index", args=(event_ids,),
-                   kwargs={}, options={})
+# How long a turn outlives its last sign of life: an indexer that died with it is replaced by
+# the next command or the scheduler's sweep after this long.
+INDEXING_TURN_MS = 60_000
+
+
+def index_message(retry_delay_ms: int = 0) -> Message:
+    kwargs = {"retry_delay_ms": retry_delay_ms} if retry_delay_ms else {}
+    return Message(queue_name=EVENT_LOG_QUEUE, actor_name="event_log.index", args=(),
+                   kwargs=kwargs, options={})
+
+
+def indexing_turn(settings) -> str:
+    return settings.key("event_log", "turn")
+
+
+def schedule_indexing(redis, broker, settings) -> bool:
+    """Queue the indexer unless it already has its turn; True when this call queued it."""
+    if not redis.set(indexing_turn(settings), "1", nx=True, px=INDEXING_TURN_MS):
+        return False
+    broker.enqueue(index_message())
+    return True
+
+
+def extend_turn(redis, settings, milliseconds: int = INDEXING_TURN_MS) -> None:
+    """The indexer still has its turn for `milliseconds` more: it is working, or waiting out an
+    outage that long."""
+    redis.set(indexing_turn(settings), "1", px=milliseconds)
+
+
+def end_turn(redis, settings) -> None:
+    redis.delete(indexing_turn(settings))
 
 
 def _publish(conn, redis, settings, rows) -> list[str]:

@@ -153,16 +153,22 @@ SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
  FOR UPDATE SKIP LOCKED;
 
 -- name: events_to_index
--- Locked until they are marked indexed, so two indexers never work on one event at once.
+-- The oldest published events not in the event log. Published ones only: an event is indexed
+-- after its publisher is done with it, so the indexer's row locks never make the publisher
+-- (SKIP LOCKED) pass one over. Locked until marked, so two indexers never take the same event.
 SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,
        f.display_name AS from_name, t.display_name AS to_name, m.display_name AS user_name
   FROM events e
   LEFT JOIN users f ON f.id = (e.payload ->> 'from_user_id')::uuid
   LEFT JOIN users t ON t.id = (e.payload ->> 'to_user_id')::uuid
   LEFT JOIN users m ON m.id = (e.payload ->> 'user_id')::uuid
- WHERE e.id = ANY(:ids::uuid[]) AND e.indexed_at IS NULL
+ WHERE e.indexed_at IS NULL AND e.published_at IS NOT NULL
  ORDER BY e.created_at, e.id
+ LIMIT :limit
    FOR UPDATE OF e SKIP LOCKED;
+
+-- name: has_events_to_index$
+SELECT EXISTS (SELECT 1 FROM events WHERE indexed_at IS NULL AND published_at IS NOT NULL);
 
 -- name: events_page
 SELECT e.id, e.event_type, e.actor_id, e.payload, e.created_at,

@@ -9,10 +9,10 @@ import pytest
 
 from tests.api.support import assert_problem
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, friends, new_id, pending_challenge, user
+from tests.workers.factories import accepted_challenge, friends, new_id, pending_challenge, published, user
 from workers.challenges import abandon_challenge, complete_challenge, retry_challenge
 from workers.embeddings import HashedEmbedding
-from workers.event_log import EventLog, index_events
+from workers.event_log import EventLog, index_pending
 
 WON = dict(duration_minutes=25, total_volume=12000)
 LOST = dict(duration_minutes=35, total_volume=9000)
@@ -26,11 +26,9 @@ def event_log() -> EventLog:
 
 
 def index_everything(conn) -> None:
-    """What the event log worker does, for every event not yet indexed."""
-    ids = [row["id"] for row in conn.execute("SELECT id::text AS id FROM events WHERE indexed_at IS NULL")]
-    conn.commit()
-    index_events(conn, event_log(), ids)
-    conn.commit()
+    """What the workers do with every event: publish it, then index it."""
+    published(conn)
+    index_pending(conn, event_log(), batch_size=100)
 
 
 def finish(conn, athlete: str, challenge: str, result: str, partial=HALFWAY) -> str:

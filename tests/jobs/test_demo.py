@@ -2,8 +2,9 @@
 
 from jobs.demo import demo_id, seed_demo
 from tests.conftest import SETTINGS
+from tests.workers.factories import published
 from workers.embeddings import HashedEmbedding
-from workers.event_log import EventLog, index_events
+from workers.event_log import EventLog, index_pending
 
 
 def statuses(conn) -> dict[str, str]:
@@ -36,10 +37,9 @@ def test_the_demo_shows_every_state_and_seeding_twice_changes_nothing(conn):
 def test_the_demo_gives_dan_insights_and_encouragement(api, conn):
     # Given the demo, its events indexed as the worker does
     users = seed_demo(SETTINGS)
-    ids = [row["id"] for row in conn.execute("SELECT id::text AS id FROM events")]
-    conn.commit()
-    index_events(conn, EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding), ids)
-    conn.commit()
+    published(conn)
+    index_pending(conn, EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding),
+                  batch_size=100)
 
     # When Dan, who quit Beast Mode Legs and Squat Sunday part-way, asks for his insights and
     # opens Carol's pending Leg Day Destroyer

@@ -10,7 +10,7 @@ from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, new_id, pair, pending_challenge
 from workers.challenges import complete_challenge, delete_challenge
 from workers.db import Database
-from workers.outbox import publish_events
+from workers.outbox import indexing_turn, publish_events
 
 
 def test_expiry_expires_only_overdue_pending_challenges_in_batches_and_tells_the_challenger(conn):
@@ -65,7 +65,7 @@ def test_outbox_sweep_republishes_what_a_dead_worker_left(conn, redis_client):
     broker = StubBroker()
     broker.declare_queue("events")
     broker.declare_queue("event_log")
-    assert sweep_outbox(conn, broker, SETTINGS) == len(left_behind)
+    assert sweep_outbox(conn, broker, redis_client, SETTINGS) == len(left_behind)
     [message] = [json.loads(m) for m in broker.queues["events"].queue]
     assert sorted(message["args"][0]) == sorted(left_behind)
     assert broker.queues["event_log"].qsize() == 0
@@ -77,11 +77,13 @@ def test_outbox_sweep_republishes_what_a_dead_worker_left(conn, redis_client):
     assert redis_client.xlen(stream) == before + len(left_behind)
     assert maintenance.stale_unpublished_events(conn, grace_seconds=0) == []
 
-    # And, published but not in the event log (their indexer died too), the next sweep hands
-    # them to event_log.index
-    assert sweep_outbox(conn, broker, SETTINGS) == len(left_behind)
+    # And, published but not in the event log (their indexer died too), the next sweep gives
+    # the indexer a turn, once: a second sweep finds the turn taken and queues nothing more
+    assert sweep_outbox(conn, broker, redis_client, SETTINGS) == len(left_behind)
+    assert sweep_outbox(conn, broker, redis_client, SETTINGS) == len(left_behind)
     [to_index] = [json.loads(m) for m in broker.queues["event_log"].queue]
-    assert sorted(to_index["args"][0]) == sorted(left_behind)
+    assert to_index["actor_name"] == "event_log.index"
+    assert redis_client.pttl(indexing_turn(SETTINGS)) > 0
 
 
 def test_a_second_scheduler_skips_a_job_the_first_is_running(database):

@@ -16,10 +16,11 @@ import workers.broker
 from jobs import maintenance
 from jobs.scheduler import sweep_outbox
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, pair, pending_challenge
+from tests.workers.factories import accepted_challenge, pair, pending_challenge, published
 from workers.challenges import decline_challenge, delete_challenge
 from workers.embeddings import HashedEmbedding
-from workers.event_log import EventLog, index_events
+from workers.event_log import EventLog, index_batch
+from workers.events import RETRY_DELAYS_MS
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGS = "Beast Mode Legs"
@@ -277,7 +278,7 @@ def test_an_expired_challenge_is_logged_once_the_sweep_hands_it_on(api, conn):
     [expired] = [row for row in events_of(conn, [challenge]) if row["event_type"] == "challenge_expired"]
     log = event_log()
     assert expired["indexed_at"] is None and expired["id"] not in logged(log, [challenge])
-    assert sweep_outbox(conn, workers.broker.broker, SETTINGS) >= 1
+    assert sweep_outbox(conn, workers.broker.broker, workers.broker.redis_client, SETTINGS) >= 1
     wait_until_indexed(conn)
 
     # Then the expiry is logged, with no actor
@@ -312,16 +313,16 @@ def test_a_withdrawn_challenge_is_logged(api, conn):
 # 2. Redelivery -------------------------------------------------------------------------------
 
 def test_indexing_the_same_events_again_leaves_one_document_each(conn):
-    # Given John's challenge to Sarah, accepted, its two events not yet in the log
+    # Given John's challenge to Sarah, accepted, its two events published but not yet in the log
     john, sarah = pair(conn)
     challenge = accepted_challenge(conn, john, sarah, minutes=35)
-    conn.commit()
+    published(conn)
     ids = [row["id"] for row in events_of(conn, [challenge])]
     assert len(ids) == 2
     log = event_log()
 
-    # When the indexer gets the same job twice (a redelivery)
-    first, second = index_events(conn, log, ids), index_events(conn, log, ids)
+    # When the indexer takes a batch twice (a redelivery)
+    first, second = index_batch(conn, log, limit=10), index_batch(conn, log, limit=10)
 
     # Then the first indexed both, the second had nothing left to do, one document each
     assert (first, second) == (2, 0)
@@ -333,7 +334,7 @@ def test_indexing_the_same_events_again_leaves_one_document_each(conn):
     # When they are no longer marked indexed (a crash after ChromaDB took them) and indexed again
     conn.execute("UPDATE events SET indexed_at = NULL WHERE id = ANY(%s::uuid[])", (ids,))
     conn.commit()
-    again = index_events(conn, log, ids)
+    again = index_batch(conn, log, limit=10)
 
     # Then they were written again over the same documents: one each, the same text and metadata
     assert again == 2
@@ -369,9 +370,10 @@ def test_chromadb_down_and_back_loses_no_event(api, conn, chroma):
     finally:
         chroma.start()
 
-    # When ChromaDB is back and the scheduler's sweep hands the waiting events to the worker
-    assert sweep_outbox(conn, workers.broker.broker, SETTINGS) >= 4
-    wait_until_indexed(conn)
+    # When ChromaDB is back and the scheduler's sweep finds the waiting events (the indexer,
+    # waiting out the outage, has its turn, so the sweep queues nothing more)
+    assert sweep_outbox(conn, workers.broker.broker, workers.broker.redis_client, SETTINGS) >= 4
+    wait_until_indexed(conn, timeout=INDEX_TIMEOUT + RETRY_DELAYS_MS[1] / 1000)
 
     # Then every event is logged exactly once, the one from before the outage unchanged
     log = event_log()
@@ -399,7 +401,7 @@ def test_the_sweep_logs_a_whole_batch_that_holds_a_withdrawal(worker, conn):
     assert unindexed(conn) == 4
 
     # When the scheduler's sweep hands them, in one batch, to the worker
-    assert sweep_outbox(conn, workers.broker.broker, SETTINGS) >= 4
+    assert sweep_outbox(conn, workers.broker.broker, workers.broker.redis_client, SETTINGS) >= 4
     wait_until_indexed(conn)
 
     # Then all four are logged, once each
