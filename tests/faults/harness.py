@@ -320,7 +320,7 @@ def system_env(servers: Servers, port: int, run_id: str) -> dict[str, str]:
         "REDIS_NAMESPACE": f"wc-faults-{run_id}",
         "CHROMA_URL": servers.chroma.url,
         "CHROMA_COLLECTION": f"faults-{run_id}",
-        "EMBEDDING_FUNCTION": "hashed",
+        "EMBEDDING_FUNCTION": "minilm",
         "ANONYMIZED_TELEMETRY": "False",
         "PORT": str(port),
         "OUTBOX_SWEEP_SECONDS": "5",

@@ -3,7 +3,7 @@
 from jobs.demo import demo_id, seed_demo
 from tests.conftest import SETTINGS
 from tests.workers.factories import published
-from workers.embeddings import HashedEmbedding
+from workers.embeddings import MiniLMEmbedding
 from workers.event_log import EventLog, index_pending
 
 
@@ -38,7 +38,7 @@ def test_the_demo_gives_dan_insights_and_encouragement(api, conn):
     # Given the demo, its events indexed as the worker does
     users = seed_demo(SETTINGS)
     published(conn)
-    index_pending(conn, EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding),
+    index_pending(conn, EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding),
                   batch_size=100)
 
     # When Dan, who quit Beast Mode Legs and Squat Sunday part-way, asks for his insights and

@@ -18,7 +18,7 @@ from jobs.scheduler import sweep_outbox
 from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, pair, pending_challenge, published
 from workers.challenges import decline_challenge, delete_challenge
-from workers.embeddings import HashedEmbedding
+from workers.embeddings import MiniLMEmbedding
 from workers.event_log import EventLog, index_batch
 from workers.events import RETRY_DELAYS_MS
 
@@ -35,7 +35,7 @@ INDEX_TIMEOUT = 10.0
 
 def event_log() -> EventLog:
     """The session's collection, read as the worker writes it."""
-    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, HashedEmbedding)
+    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding)
 
 
 def unindexed(conn) -> int:
@@ -258,9 +258,9 @@ def test_an_abandoned_challenge_is_logged_with_names_from_profiles_and_the_reaso
         ("challenge_created", "Lisa challenged Mike to 'Arm Destroyer' (45.5 min, 80.2 kg)",
          dict(actor=lisa, other=mike, sender=lisa, recipient=mike, workout="Arm Destroyer")),
         ("challenge_accepted", "Mike accepted Lisa's challenge 'Arm Destroyer'", mike_acts),
-        ("challenge_abandoned", "Mike abandoned challenge from Lisa for 'Arm Destroyer' with reason: "
-                                "Too hard for me 😓", {**mike_acts, "quit_reason": "Too hard for me 😓",
-                                                       "quit_progress": 0.5}),
+        ("challenge_abandoned", "Mike abandoned Lisa's challenge 'Arm Destroyer' and did not finish it. "
+                                "Reason: Too hard for me 😓",
+         {**mike_acts, "quit_reason": "Too hard for me 😓", "quit_progress": 0.5}),
     ])
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from jobs.local_servers import free_port
-from workers.embeddings import HashedEmbedding
+from workers.embeddings import MiniLMEmbedding
 from workers.event_log import TOKEN_HEADER, EventLog, EventLogUnavailable
 
 TOKEN = "s3cret-" + uuid.uuid4().hex
@@ -66,7 +66,7 @@ def guarded_chroma(guard):
 
 
 def event_log(url: str, token: str) -> EventLog:
-    return EventLog(url, f"guarded-{uuid.uuid4().hex[:8]}", HashedEmbedding, token)
+    return EventLog(url, f"guarded-{uuid.uuid4().hex[:8]}", MiniLMEmbedding, token)
 
 
 def test_with_the_token_the_event_log_works_through_the_guard(guarded_chroma):
@@ -102,5 +102,6 @@ def test_a_guard_that_starts_refusing_makes_the_log_unavailable_not_broken(guard
     guard.token = "rotated-" + uuid.uuid4().hex
 
     # Then the log is unavailable, as when ChromaDB is down (the API's 503), never a crash
+    # (a name it has not looked up before: the kinds of those it has are remembered)
     with pytest.raises(EventLogUnavailable):
-        log.workout_kinds(["Leg Day Destroyer"])
+        log.workout_kinds(["Quad Killer"])
