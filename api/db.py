@@ -1,5 +1,15 @@
-"""The API's read-only access: a pool logged in as challenges_api, one transaction per read
-with the caller's id set, so Row Level Security scopes every query.
+"""The API's read-only access: a pool logged in as challenges_api, and every read sets the
+caller's id on its connection first, so Row Level Security scopes every query.
+
+The caller is a session setting, set by every read before anything else it runs (to nobody
+when there is none), so a pooled connection never reads as the caller before. Reads run in
+autocommit, without BEGIN and COMMIT, two of the four round trips a command's precheck used to
+make: a SELECT-only role in READ COMMITTED sees the same either way (each statement takes its
+own snapshot). Two round trips remain, the caller and the query: the caller cannot be set by
+the query's own statement (the policies' `app_user_id()` may be evaluated before anything else
+in it, as an index condition for one), and psycopg's pipeline mode, which sends both at once,
+costs more CPU than the round trip it saves (it writes to the socket once per statement, and
+once more to sync).
 
 A read never holds a thread on a database that is gone: it waits at most `DATABASE_POOL_TIMEOUT`
 for a connection (PoolTimeout, answered as 503), and only QUICK_TIMEOUT_SECONDS while the pool
@@ -8,7 +18,7 @@ The pool keeps reconnecting (workers.db.keep_reconnecting), so a database that c
 found within a couple of seconds.
 """
 
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 import psycopg
 from psycopg.rows import dict_row
@@ -25,7 +35,8 @@ class ReadDatabase:
     def __init__(self, url: str, size: int, *, timeout: float, connect_timeout: int):
         self.timeout, self.unreachable = timeout, False
         self.pool = ConnectionPool(url, min_size=1, max_size=size, open=False, name="api", timeout=timeout,
-                                   kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout},
+                                   kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout,
+                                           "autocommit": True},
                                    configure=self._connected, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
                                    reconnect_failed=self._unreachable)
 
@@ -50,31 +61,23 @@ class ReadDatabase:
 
     @contextmanager
     def reading(self, caller_id: str | None, *, quick: bool = False):
-        """A read-only transaction as `caller_id`. `quick`: for a read that is only worth doing
+        """A connection reading as `caller_id`. `quick`: for a read that is only worth doing
         if a connection is at hand (it waits QUICK_TIMEOUT_SECONDS at most)."""
-        conn = self._begin(caller_id, quick)
+        conn = self._checkout(caller_id, quick)
         try:
             yield conn
-            conn.commit()
-        except BaseException:
-            with suppress(psycopg.Error):  # what went wrong says more than a failed rollback
-                conn.rollback()
-            raise
         finally:
             self.pool.putconn(conn)
 
-    def _begin(self, caller_id: str | None, quick: bool):
-        """A pooled connection in a new transaction, the caller set. A connection that died with
-        a database restart fails on this first statement: it is dropped (the pool replaces it)
-        and the next one tried, so a restart costs readers nothing once the database is back."""
+    def _checkout(self, caller_id: str | None, quick: bool):
+        """A pooled connection, the caller set. A connection that died with a database restart
+        fails on this first statement: it is dropped (the pool replaces it) and the next one
+        tried, so a restart costs readers nothing once the database is back."""
         spares = self.pool.max_size
         while True:
             conn = self.pool.getconn(QUICK_TIMEOUT_SECONDS if quick or self.unreachable else self.timeout)
             try:
-                if caller_id:
-                    Q.set_caller(conn, user_id=caller_id)
-                else:
-                    Q.ping(conn)
+                Q.set_caller(conn, user_id=caller_id or "")
                 self.unreachable = False  # a pool growth refused ("too many clients") set it
                 return conn
             except psycopg.OperationalError:

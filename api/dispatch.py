@@ -9,8 +9,8 @@ import time
 import uuid
 
 import falcon
-from dramatiq.brokers.redis import RedisBroker
 
+from api.broker import ApiBroker
 from api.db import Q
 from api.errors import Problem, from_job_error, validation_error
 from workers.commands import FINAL_STATUSES, JobStore, build_message
@@ -124,7 +124,7 @@ class Dispatcher:
         self.redis = redis
         self.settings = settings
         self.jobs = jobs
-        self.broker = RedisBroker(client=redis, namespace=settings.key("dramatiq"), middleware=[])
+        self.broker = ApiBroker(client=redis, namespace=settings.key("dramatiq"), middleware=[])
 
     def submit(self, req, resp, *, actor: str, payload: dict, ids: dict | None = None,
                precheck=None, creates: bool = False) -> None:
@@ -149,10 +149,11 @@ class Dispatcher:
         # Loaded values (timestamps) travel as the JSON text the worker's SQL takes; encoded
         # before the job exists, so a value that cannot be encoded leaves no job behind.
         message_kwargs = json.loads(to_json({"user_id": owner, **payload, **ids}))
-        # The message first, then its job: a job never stays `queued` with no message behind it
-        # (Redis lost between the two); if the worker runs first, the job keeps what it wrote.
-        self.broker.enqueue(build_message(actor, job_id, message_kwargs))
-        return self.jobs.store.create(job_id, owner, actor, ids)
+        # The message first, then its job, in one round trip: a job never stays `queued` with no
+        # message behind it (Redis lost between the two); if the worker runs first, the job keeps
+        # what it wrote.
+        return self.broker.enqueue_with(build_message(actor, job_id, message_kwargs), lambda pipe:
+                                        self.jobs.store.queue_creation(pipe, job_id, owner, actor, ids))
 
     def _submit_once(self, owner, key, req, actor, payload, ids, precheck) -> dict:
         """The command carried out once per key and body. The key's claim names the job id (and

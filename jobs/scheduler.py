@@ -20,8 +20,7 @@ PRUNE_INTERVAL_SECONDS = 3600
 def run_guarded(db: Database, name: str, job) -> bool:
     """Run `job(conn)` unless another scheduler holds its lock; True when it ran."""
     lock_id = zlib.crc32(f"jobs.{name}".encode())
-    with db.connection() as conn:
-        conn.autocommit = True
+    with db.connection() as conn:  # autocommit: the session lock outlives the job's transactions
         if not Q.try_lock(conn, lock_id=lock_id):
             log.info("%s skipped: another scheduler is running it", name)
             return False
@@ -29,7 +28,6 @@ def run_guarded(db: Database, name: str, job) -> bool:
             job(conn)
         finally:
             Q.unlock(conn, lock_id=lock_id)
-            conn.autocommit = False
     return True
 
 

@@ -58,17 +58,16 @@ class JobStore:
     def _done_key(self, job_id: str) -> str:
         return self.settings.key("job", job_id, "done")
 
-    def create(self, job_id: str, owner: str, actor_name: str, ids: dict) -> dict:
-        """The job as queued; fields a worker has already written (it may have run the command
-        before this call) are left as they are."""
+    def queue_creation(self, pipe, job_id: str, owner: str, actor_name: str, ids: dict) -> dict:
+        """Queue on `pipe` the commands that create the job as queued, and return it. Fields a
+        worker has already written (it may have run the command first) are left as they are,
+        however its writes and these interleave, so `pipe` need not be a transaction."""
         now, key = _now(), self._key(job_id)
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping={"owner": owner, "actor": actor_name, "ids": json.dumps(ids),
-                                    "created_at": now})
-            pipe.hsetnx(key, "status", "queued")  # the worker's fields, unless it has written them
-            pipe.hsetnx(key, "updated_at", now)
-            pipe.expire(key, self.settings.job_ttl_seconds)
-            pipe.execute()
+        pipe.hset(key, mapping={"owner": owner, "actor": actor_name, "ids": json.dumps(ids),
+                                "created_at": now})
+        pipe.hsetnx(key, "status", "queued")  # the worker's fields, unless it has written them
+        pipe.hsetnx(key, "updated_at", now)
+        pipe.expire(key, self.settings.job_ttl_seconds)
         return {"job_id": job_id, "owner": owner, "actor": actor_name, "status": "queued",
                 "result": None, "error": None, "ids": ids, "created_at": now, "updated_at": now}
 
@@ -134,30 +133,37 @@ def _now() -> str:
 
 
 def run_command(conn, *, job_id: str, actor_name: str, user_id: str,
-                effect: Callable[[Any], dict]) -> tuple[dict, str | None]:
+                effect: Callable[[Any], dict]) -> tuple[dict, list[dict] | None]:
     """Carry out `effect` exactly once for `job_id` and record its outcome with its effects.
 
-    Returns the outcome and, when this call committed new effects, the transaction id whose
-    outbox events are now to be published (None for a redelivery that changed nothing).
-    A rule broken inside `effect` (CommandRejected) rolls its effects back and is recorded as a
-    failure; any other exception rolls everything back and propagates to the retry policy.
+    Returns the outcome and the outbox events its transaction wrote, now committed and to be
+    published (None for a redelivery that changed nothing). A rule broken inside `effect`
+    (CommandRejected) rolls everything back and is recorded as the job's failure in a
+    transaction of its own, so the common path pays for no savepoint; any other exception rolls
+    everything back and propagates to the retry policy.
     """
+    try:
+        return _record_once(conn, job_id, actor_name, user_id,
+                            lambda: {"status": "succeeded", "result": effect(conn), "error": None})
+    except CommandRejected as rejection:
+        return _record_once(conn, job_id, actor_name, user_id,
+                            lambda: {"status": "failed", "result": None, "error": rejection.as_error()})
+
+
+def _record_once(conn, job_id: str, actor_name: str, user_id: str,
+                 outcome_of: Callable[[], dict]) -> tuple[dict, list[dict] | None]:
+    """`outcome_of()` and its record in one transaction, unless the job has an outcome already."""
     with conn.transaction():
         Q.lock_job(conn, job_id=job_id)
         stored = Q.get_outcome(conn, job_id=job_id)
         if stored is not None:
             return dict(stored), None
         Q.ensure_user(conn, user_id=user_id)
-        try:
-            with conn.transaction():
-                outcome = {"status": "succeeded", "result": effect(conn), "error": None}
-        except CommandRejected as rejection:
-            outcome = {"status": "failed", "result": None, "error": rejection.as_error()}
-        Q.record_outcome(conn, job_id=job_id, actor_name=actor_name, user_id=user_id,
-                         status=outcome["status"], result=_jsonb(outcome["result"]),
-                         error=_jsonb(outcome["error"]))
-        xact_id = Q.current_xact_id(conn)
-    return outcome, xact_id
+        outcome = outcome_of()
+        events = list(Q.record_outcome(conn, job_id=job_id, actor_name=actor_name, user_id=user_id,
+                                       status=outcome["status"], result=_jsonb(outcome["result"]),
+                                       error=_jsonb(outcome["error"])))
+    return outcome, events
 
 
 def _jsonb(value):

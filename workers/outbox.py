@@ -59,26 +59,34 @@ def end_turn(redis, settings) -> None:
     redis.delete(indexing_turn(settings))
 
 
-def _publish(conn, redis, settings, rows) -> list[str]:
-    if not rows:
-        return []
+def _append_to_stream(redis, settings, rows) -> list[str]:
     with redis.pipeline(transaction=False) as pipe:
         for row in rows:
             pipe.xadd(settings.key("events"), {"id": str(row["id"]), "type": row["event_type"],
                                                "payload": to_json(row["payload"])},
                       maxlen=STREAM_MAXLEN, approximate=True)
         pipe.execute()
-    Q.mark_events_published(conn, ids=[row["id"] for row in rows])
     return [str(row["id"]) for row in rows]
 
 
-def publish_transaction(conn, redis, settings, xact_id: str) -> list[str]:
-    """Publish the events a just-committed transaction wrote; their ids."""
-    with conn.transaction():
-        return _publish(conn, redis, settings, list(Q.unpublished_events_of_xact(conn, xact_id=xact_id)))
+def publish_committed(conn, redis, settings, events: list[dict]) -> list[str]:
+    """Publish the events a command's transaction has just committed; their ids. They are
+    marked published once the stream has them, in one statement (a worker's connection commits
+    each statement outside a transaction block). Were the scheduler's sweep to publish one at
+    the same moment, the stream would hold it twice; its consumers key on the id."""
+    if not events:
+        return []
+    ids = _append_to_stream(redis, settings, events)
+    Q.mark_events_published(conn, ids=ids)
+    return ids
 
 
 def publish_events(conn, redis, settings, event_ids: list[str]) -> list[str]:
     """Publish the given events unless somebody already has (the scheduler's sweep sends ids)."""
     with conn.transaction():
-        return _publish(conn, redis, settings, list(Q.unpublished_events_by_id(conn, ids=event_ids)))
+        rows = list(Q.unpublished_events_by_id(conn, ids=event_ids))
+        if not rows:
+            return []
+        ids = _append_to_stream(redis, settings, rows)
+        Q.mark_events_published(conn, ids=ids)
+        return ids

@@ -10,7 +10,7 @@ from settings import Settings
 from workers.commands import JobStore, run_command
 from workers.connections import UNAVAILABLE, connect_redis
 from workers.db import Database
-from workers.outbox import publish_transaction
+from workers.outbox import publish_committed
 
 log = logging.getLogger("workers.runtime")
 settings = Settings.from_env()
@@ -25,13 +25,11 @@ jobs = JobStore(redis_client, settings)
 def execute(job_id: str, actor_name: str, user_id: str, effect) -> list[str]:
     """Run a command exactly once, publish its outbox events, then tell waiting clients.
     Returns the ids of the events it published."""
-    published = []
     with db.connection() as conn:
-        outcome, xact_id = run_command(conn, job_id=job_id, actor_name=actor_name,
-                                       user_id=user_id, effect=effect)
-        if xact_id is not None:
-            published = tell_redis(job_id, "publishing its events", lambda: publish_transaction(
-                conn, redis_client, settings, xact_id)) or []
+        outcome, events = run_command(conn, job_id=job_id, actor_name=actor_name,
+                                      user_id=user_id, effect=effect)
+        published = tell_redis(job_id, "publishing its events", lambda: publish_committed(
+            conn, redis_client, settings, events or [])) or []
     tell_redis(job_id, "recording its status", lambda: jobs.finish(job_id, user_id, outcome))
     return published
 

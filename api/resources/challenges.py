@@ -63,7 +63,7 @@ def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[s
 
     def precheck():
         with db.reading(caller) as conn:
-            row = Q.get_challenge(conn, id=challenge_id)
+            row = Q.get_challenge_state(conn, id=challenge_id)
             withdrawn = row is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
         with rules_as_problems():
             check_access(row, withdrawn, caller, status=status, side=side)

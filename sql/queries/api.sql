@@ -1,11 +1,9 @@
--- Reads of the API. It connects as challenges_api (SELECT only) with app.user_id set per
--- transaction, so Row Level Security limits every query to what the caller may see.
+-- Reads of the API. It connects as challenges_api (SELECT only) with app.user_id set by every
+-- read before its queries, so Row Level Security limits every query to what the caller may see.
 
 -- name: set_caller!
-SELECT set_config('app.user_id', :user_id, true);
-
--- name: ping$
-SELECT 1;
+-- For the session: the API reads in autocommit, and every read sets it ('' for nobody) first.
+SELECT set_config('app.user_id', :user_id, false);
 
 -- name: get_profile^
 SELECT id, display_name, avatar_url, timezone, created_at FROM users WHERE id = :user_id;
@@ -96,6 +94,12 @@ SELECT c.*, c.expires_at <= now() AS is_expired,
   JOIN users f ON f.id = c.from_user_id
   JOIN users t ON t.id = c.to_user_id
  WHERE c.id = :id;
+
+-- name: get_challenge_state^
+-- What a command's early check decides on (workers.challenge_access), and no more: the worker
+-- reads the whole row again, under a lock.
+SELECT id, from_user_id, to_user_id, status, retry_count, expires_at <= now() AS is_expired
+  FROM workout_challenges WHERE id = :id;
 
 -- name: get_withdrawn_challenge^
 SELECT id, from_user_id, to_user_id, withdrawn_at FROM withdrawn_challenges WHERE id = :id;

@@ -7,12 +7,14 @@ SELECT pg_advisory_xact_lock(hashtextextended(:job_id::text, 0));
 -- name: get_outcome^
 SELECT status, result, error FROM processed_commands WHERE job_id = :job_id;
 
--- name: record_outcome!
-INSERT INTO processed_commands (job_id, actor_name, user_id, status, result, error)
-VALUES (:job_id, :actor_name, :user_id, :status, :result, :error);
-
--- name: current_xact_id$
-SELECT pg_current_xact_id()::text;
+-- name: record_outcome
+-- Recorded with the command's effects; returns the outbox events its transaction wrote (the
+-- triggers' rows), to publish once it has committed.
+WITH recorded AS (
+  INSERT INTO processed_commands (job_id, actor_name, user_id, status, result, error)
+  VALUES (:job_id, :actor_name, :user_id, :status, :result, :error))
+SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
+ WHERE xact_id = pg_current_xact_id() AND published_at IS NULL;
 
 -- name: ensure_user!
 INSERT INTO users (id) VALUES (:user_id) ON CONFLICT (id) DO NOTHING;
@@ -141,11 +143,6 @@ WITH marked AS (
     RETURNING 1
 )
 SELECT count(*) FROM marked;
-
--- name: unpublished_events_of_xact
-SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
- WHERE xact_id = :xact_id::xid8 AND published_at IS NULL
- FOR UPDATE SKIP LOCKED;
 
 -- name: unpublished_events_by_id
 SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events

@@ -431,15 +431,15 @@ def test_a_job_the_worker_cannot_carry_out_ends_failed(api, redis_client):
     # Given John, and a command the worker will raise on (an argument its actor does not take),
     # enqueued exactly as the API does, so that no validation gap is needed to reach it
     # (regression: such a job used to stay `running` forever, the failure never recorded)
-    from dramatiq.brokers.redis import RedisBroker
-
+    from api.broker import ApiBroker
     from workers.commands import JobStore, build_message
 
     john = api.sign_up("John")
     job_id = new_id()
-    JobStore(redis_client, SETTINGS).create(job_id, john, "workouts.log", {})
-    RedisBroker(client=redis_client, namespace=SETTINGS.key("dramatiq"), middleware=[]).enqueue(
-        build_message("workouts.log", job_id, {"user_id": john, "bogus": 1}))
+    jobs = JobStore(redis_client, SETTINGS)
+    ApiBroker(client=redis_client, namespace=SETTINGS.key("dramatiq"), middleware=[]).enqueue_with(
+        build_message("workouts.log", job_id, {"user_id": john, "bogus": 1}),
+        lambda pipe: jobs.queue_creation(pipe, job_id, john, "workouts.log", {}))
 
     # When John follows the job
     job = poll_job(api, john, JOB_LOCATION + job_id, timeout=5)

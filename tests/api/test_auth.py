@@ -7,7 +7,8 @@ import uuid
 import jwt
 import pytest
 
-from api.auth import issue_token
+from api.auth import TokenVerifier, issue_token
+from api.errors import Problem
 from tests.api.support import assert_problem, snapshot
 from tests.conftest import SETTINGS
 
@@ -132,6 +133,25 @@ def test_an_expired_token_of_a_real_user_cannot_change_their_profile(api):
     # Then 401, and his profile keeps its name
     assert_unauthorized(response)
     assert api.get("/me", john).json["display_name"] == "John"
+
+
+def test_a_token_already_verified_is_refused_once_it_expires():
+    # Given a token valid for another minute, verified once (so it is remembered)
+    user, expires_at, now = str(uuid.uuid4()), int(time.time()) + 60, [time.time()]
+    verifier = TokenVerifier(SETTINGS, clock=lambda: now[0])
+    token = signed(claims(sub=user, exp=expires_at))
+    assert verifier.verify(token).id == user
+
+    # When it is used again half a second before it expires, and then when it does
+    now[0] = expires_at - 0.5
+    before_expiry = verifier.verify(token)
+    now[0] = expires_at
+
+    # Then it is accepted until then, and refused from then on as expired
+    assert before_expiry.id == user
+    with pytest.raises(Problem) as refused:
+        verifier.verify(token)
+    assert (refused.value.status_code, refused.value.description) == (401, "The token has expired.")
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/v1/healthz", "/api/v1/openapi.json"])

@@ -14,7 +14,7 @@ from workers.challenges import accept_challenge, complete_challenge
 from workers.broker import failure
 from workers.commands import run_command
 from workers.event_log import EventLogUnavailable
-from workers.outbox import publish_transaction
+from workers.outbox import publish_committed
 from workers.workouts import log_workout
 
 
@@ -27,15 +27,15 @@ def test_a_redelivered_command_changes_nothing_and_returns_the_first_outcome(con
     user, job_id = new_id(), new_id()
     effect = partial(log_workout, user_id=user, workout_log_id=new_id(), activity_id=new_id(),
                      workout_name="Legs", duration_minutes=30, total_volume=100)
-    first, xact = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user, effect=effect)
+    first, events = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user, effect=effect)
     # When the same message is delivered again
-    again, again_xact = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user,
-                                    effect=effect)
+    again, again_events = run_command(conn, job_id=job_id, actor_name="workouts.log", user_id=user,
+                                      effect=effect)
     # Then nothing more is written and the recorded outcome comes back
     assert count(conn, "SELECT count(*) AS n FROM workout_logs") == 1
     assert count(conn, "SELECT count(*) AS n FROM activity_feed") == 1
     assert again == first and first["status"] == "succeeded"
-    assert xact is not None and again_xact is None
+    assert events is not None and again_events is None
 
 
 def test_a_broken_rule_is_recorded_as_the_jobs_failure_and_rolls_back_its_effects(conn):
@@ -64,18 +64,39 @@ def test_events_are_written_with_the_change_and_published_after_commit(conn, red
     before = redis_client.xlen(stream)
     effect = partial(complete_challenge, user_id=sarah, challenge_id=challenge, duration_minutes=10,
                      total_volume=99999)
-    _, xact = run_command(conn, job_id=new_id(), actor_name="challenges.complete", user_id=sarah,
-                          effect=effect)
-    # When its transaction's events are published
-    published = publish_transaction(conn, redis_client, SETTINGS, xact)
+    _, events = run_command(conn, job_id=new_id(), actor_name="challenges.complete", user_id=sarah,
+                            effect=effect)
+    # Then the command hands back the one event its transaction committed, not yet published
+    assert [event["event_type"] for event in events] == ["challenge_completed"]
+    assert count(conn, "SELECT count(*) AS n FROM events WHERE published_at IS NULL AND id = %s",
+                 events[0]["id"]) == 1
+    # When it is published
+    published = publish_committed(conn, redis_client, SETTINGS, events)
     # Then the completion event is on the stream once, and marked published
-    assert len(published) == 1
+    assert published == [str(events[0]["id"])]
     entries = redis_client.xrange(stream)[before:]
     assert [e[1][b"type"] for e in entries] == [b"challenge_completed"]
     assert json.loads(entries[0][1][b"payload"])["did_beat"] is True
-    assert count(conn, "SELECT count(*) AS n FROM events WHERE xact_id::text = %s AND published_at IS NULL",
-                 xact) == 0
-    assert publish_transaction(conn, redis_client, SETTINGS, xact) == []
+    assert count(conn, "SELECT count(*) AS n FROM events WHERE published_at IS NULL AND id = %s",
+                 events[0]["id"]) == 0
+
+
+def test_a_rejected_command_commits_nothing_but_its_failure_and_has_no_event_to_publish(conn):
+    # Given a challenge Sarah already completed
+    john, sarah = pair(conn)
+    challenge = accepted_challenge(conn, john, sarah)
+    complete_challenge(conn, user_id=sarah, challenge_id=challenge, duration_minutes=10, total_volume=1)
+    conn.commit()
+    events_before = count(conn, "SELECT count(*) AS n FROM events")
+
+    # When a command completes it again
+    outcome, events = run_command(conn, job_id=new_id(), actor_name="challenges.complete", user_id=sarah,
+                                  effect=partial(complete_challenge, user_id=sarah, challenge_id=challenge,
+                                                 duration_minutes=5, total_volume=2))
+
+    # Then the job failed, no event was written and there is none to publish
+    assert outcome["status"] == "failed" and events == []
+    assert count(conn, "SELECT count(*) AS n FROM events") == events_before
 
 
 @pytest.mark.parametrize("error,dependency", [

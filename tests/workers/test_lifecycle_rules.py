@@ -421,15 +421,15 @@ def test_a_redelivered_retry_makes_one_rematch(conn):
                      message=None)
 
     # When the same message is delivered twice
-    first, xact = run_command(conn, job_id=job_id, actor_name="challenges.retry", user_id=sarah,
-                              effect=effect)
-    again, again_xact = run_command(conn, job_id=job_id, actor_name="challenges.retry", user_id=sarah,
-                                    effect=effect)
+    first, events = run_command(conn, job_id=job_id, actor_name="challenges.retry", user_id=sarah,
+                                effect=effect)
+    again, again_events = run_command(conn, job_id=job_id, actor_name="challenges.retry", user_id=sarah,
+                                      effect=effect)
 
     # Then one rematch exists, the second delivery changed nothing and answers the first outcome
     assert first["status"] == "succeeded" and first["result"]["challenge_ids"] == [rematch_id]
     assert again == first
-    assert xact is not None and again_xact is None
+    assert events and again_events is None
     assert [str(r["id"]) for r in rematches_of(conn, original_id)] == [rematch_id]
     assert challenge(conn, original_id)["retry_count"] == 1
     assert len(notifications(conn, john, "challenge_retried")) == 1

@@ -1,0 +1,48 @@
+"""Every read sets its caller on its pooled connection before anything else: the next read on the
+same connection never sees what the previous caller could."""
+
+import psycopg
+import pytest
+
+from api.db import Q, ReadDatabase
+from tests.conftest import SETTINGS
+
+
+@pytest.fixture
+def one_connection(database):
+    """The API's reads on a pool of one connection, so every read reuses the one before's."""
+    db = ReadDatabase(SETTINGS.api_database_url, 1, timeout=SETTINGS.database_pool_timeout,
+                      connect_timeout=SETTINGS.database_connect_timeout)
+    db.open()
+    yield db
+    db.close()
+
+
+def test_a_read_after_the_callers_own_sees_only_what_its_caller_may(one_connection, cast, pending):
+    # Given Sarah has read the challenge John sent her
+    with one_connection.reading(cast.sarah) as conn:
+        assert Q.get_challenge(conn, id=pending) is not None
+
+    # When Mike, and then a read with no caller, read it on the same connection
+    with one_connection.reading(cast.mike) as conn:
+        as_mike = Q.get_challenge(conn, id=pending)
+    with one_connection.reading(None) as conn:
+        as_nobody = Q.get_challenge(conn, id=pending)
+
+    # Then neither finds it
+    assert as_mike is None and as_nobody is None
+
+
+def test_a_read_that_failed_leaves_nothing_to_the_next(one_connection, cast, pending):
+    # Given Sarah's read failed halfway (a statement the API's role may not run)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), one_connection.reading(cast.sarah) as conn:
+        conn.execute("SELECT * FROM events")
+
+    # When Mike reads her challenge on the same connection, and then Sarah again
+    with one_connection.reading(cast.mike) as conn:
+        as_mike = Q.get_challenge(conn, id=pending)
+    with one_connection.reading(cast.sarah) as conn:
+        as_sarah = Q.get_challenge(conn, id=pending)
+
+    # Then he finds nothing of hers, and she finds it: the connection serves on as usual
+    assert as_mike is None and as_sarah is not None
