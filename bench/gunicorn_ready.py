@@ -1,4 +1,5 @@
-"""Gunicorn config for the bench. It changes nothing about how requests are served:
+"""Gunicorn config for the bench, which bench/run.py hands to the Procfile's web line through
+GUNICORN_CMD_ARGS. It changes nothing about how requests are served:
 
 - a hook logs when a worker has loaded its app. The load generator's keep-alive connections
   stay with whichever worker accepted them, so they must not be opened while one of the two

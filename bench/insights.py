@@ -5,7 +5,7 @@ the API computes them, for SAMPLE different callers, p50/p99.
 It starts its own `chroma run` on a free port over a temporary directory (removed at the end)
 and fills it through the indexer's own code (sentence, metadata, kind of workout, upsert) with
 CHALLENGES synthetic challenges between USERS users: each created, then accepted and won, lost
-or quit, and a third of the lost ones retried. The embedding is the offline `hashed` one.
+or quit, and a third of the lost ones retried. The embedding is the shipped one (all-MiniLM-L6-v2).
 
     python bench/insights.py              # 1,000 users, 25,000 challenges (~80,000 events)
     python bench/insights.py --help
@@ -23,7 +23,7 @@ import time
 import uuid
 
 from jobs.local_servers import ChromaServer, free_port
-from workers.embeddings import HashedEmbedding
+from workers.embeddings import MiniLMEmbedding
 from workers.event_log import EventLog, entries
 from workers.insights import encouragement_for, insights_for, search
 
@@ -77,7 +77,7 @@ def main() -> None:
     rng = random.Random(7)
     chroma = ChromaServer(free_port()).start()
     try:
-        log = EventLog(chroma.url, "bench", HashedEmbedding)
+        log = EventLog(chroma.url, "bench", MiniLMEmbedding)
         users = [str(uuid.uuid4()) for _ in range(args.users)]
         start_at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
         events = [event for n in range(args.challenges)

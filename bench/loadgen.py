@@ -129,9 +129,10 @@ def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: fl
     when the previous answer is in, so latency is never hidden by unbounded queueing.
 
     Connections are opened before the clock starts; `on_connected(client_ports)` then sees them
-    all. `on_response(status, body, received_at)` runs in the sending thread right after each
-    response (received_at is time.perf_counter()). Whatever a thread raises (a callback's
-    complaint included) ends the run and is raised here, never lost with the thread.
+    all. `on_response(status, body, received_at, request)` runs in the sending thread right
+    after each response (received_at is time.perf_counter(), request the bytes sent, so a
+    caller can tell which job answered). Whatever a thread raises (a callback's complaint
+    included) ends the run and is raised here, never lost with the thread.
     """
     pending = deque(requests)
     client_ports: list[int] = []
@@ -169,7 +170,7 @@ def run_load(port: int, requests: list[bytes], concurrency: int, max_seconds: fl
             result.latencies.append(received_at - sent_at)
             result.statuses[status] += 1
             if on_response is not None:
-                on_response(status, body, received_at)
+                on_response(status, body, received_at, raw)
         connection.close()
 
     threads = [threading.Thread(target=run_thread, args=(result,), daemon=True) for result in results]

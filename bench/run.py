@@ -1,30 +1,38 @@
-"""One run, on this machine, of every number BENCHMARKS.md reports:
+"""One run, on this machine, of every number BENCHMARKS.md reports, on the system as deployed:
+every Procfile process (web, worker, scheduler, chroma) started from its own Procfile line with
+the shipped defaults (bench/procfile.py), the event log's embedding included.
 
-1. `POST /api/v1/challenges/accept/{id}` served by gunicorn with the Procfile's web flags.
-   Every request accepts a different pending challenge, so each one passes the API's precheck,
-   enqueues a job and answers 202: the whole path a client pays for.
-2. The ceiling: bench/bare_app.py, the same route answering 202 and nothing else, with the same
-   server flags, client and concurrency. accept/bare says how much of the budget is ours.
-3. `challenges.complete` jobs submitted through the API to a real `dramatiq workers.app`: the
-   worker's rate on a queue filled before it started; time from the 202 to the job being
-   `succeeded` one at a time on an idle worker; and a batch submitted while the worker runs
-   (jobs/second, and latencies that include the wait behind the rest of the batch).
+1. `POST /api/v1/challenges/accept/{id}` served by the Procfile's web process. Every request
+   accepts a different pending challenge, so each one passes the API's precheck, enqueues a job
+   and answers 202: the whole path a client pays for.
+2. The ceiling: bench/bare_app.py, the same route answering 202 and nothing else, served by the
+   same Procfile line with only the app swapped, the same client and concurrency. accept/bare
+   says how much of the budget is ours.
+3. `challenges.complete` end to end: submitted through the API, done when the job has succeeded
+   AND its event is in the event log (`events.indexed_at`, set in the transaction that put it in
+   ChromaDB). Queued first (the queue filled before the worker starts), one at a time on an idle
+   system (202 to done), and a batch submitted while the worker runs.
+4. The same with the `event_log` queue left unconsumed: the worker's `--queues` names every other
+   queue, and done is the job succeeding. with / without is what the event log costs.
+5. PostgreSQL's ceiling for the same jobs: bench/complete.pgbench, the job's own SQL, under
+   pgbench with as many clients as the worker has database connections. jobs/s / pgbench TPS.
+6. The embedding's sentences/s, from bench/embeddings.py when that file exists.
 
-The rest of the deployed shape runs too: the scheduler, and a ChromaDB server for the event log
-(the offline `hashed` embedding). Next to each number: which process used how much of the
-machine's cores, since on 2 cores the load generator, the servers, PostgreSQL and Redis all take
-from each other.
+Next to each number: which process used how much of the machine's cores, since on 2 cores the
+load generator, the servers, PostgreSQL and Redis all take from each other.
 
 Everything it touches is its own: a new database and Redis namespace, servers on free ports of
-127.0.0.1, all removed at the end, also on error, Ctrl-C or SIGTERM.
+127.0.0.1, ChromaDB's data in a temporary directory, all removed at the end, also on error,
+Ctrl-C or SIGTERM.
 
-    python bench/run.py            # defaults: 16 connections, 8000 accepts, 500 jobs
+    python bench/run.py                     # defaults: 16 connections, 8000 accepts, 500 jobs
     python bench/run.py --help
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import importlib.metadata
 import json
@@ -40,11 +48,14 @@ import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+import pgbench_complete
 from gunicorn_ready import READY as GUNICORN_READY
-from jobs.local_servers import ChromaServer, free_port
+from jobs.local_servers import free_port, wait_for_port
 from loadgen import Connection, build_request, latency_summary, run_load
+from procfile import Command, local_bind, procfile_command
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -52,13 +63,16 @@ RESULTS = BENCH / "results.json"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 API = "/api/v1"
+API_APP = "api.app:gunicorn_app()"
+BARE_APP = "bench.bare_app:app"
 COMPLETE_BODY = json.dumps({"duration_minutes": 28, "total_volume": 12500}).encode()
-GUNICORN_WORKERS = 2
-GUNICORN_THREADS = 8
 DRAMATIQ_READY = "Worker process is ready for action."
-SCHEDULER_COMMAND = [sys.executable, "-m", "jobs", "scheduler"]
 SCHEDULER_READY = "scheduler starting"
 START_TIMEOUT_SECONDS = 60
+# What a deploy could set to change a process (the Procfile's knobs and every setting): dropped
+# from the caller's environment, so the shipped defaults are what runs unless an option says so.
+PROCFILE_KNOBS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WORKER_POLL_MS", "WORKER_PROCESSES",
+                  "WORKER_THREADS", "CHROMA_PATH", "CHROMA_PORT", "GUNICORN_CMD_ARGS")
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,15 +88,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=30.0,
                         help="stop any load run after this long")
     parser.add_argument("--jobs", type=int, default=500,
-                        help="complete jobs queued before the worker starts, and again in the batch")
+                        help="complete jobs queued before the worker starts, and again in the batch "
+                             "(for each of the two workers)")
     parser.add_argument("--idle-jobs", type=int, default=30,
-                        help="complete jobs sent one at a time to an idle worker")
+                        help="complete jobs sent one at a time to an idle system")
     parser.add_argument("--idle-gap", type=float, default=0.25,
-                        help="seconds the worker idles before each one-at-a-time job")
-    parser.add_argument("--worker-processes", type=int, default=2, help="Procfile default: 2")
-    parser.add_argument("--worker-threads", type=int, default=4, help="Procfile default: 4")
-    parser.add_argument("--job-timeout", type=float, default=60.0,
+                        help="seconds the system idles before each one-at-a-time job")
+    parser.add_argument("--job-timeout", type=float, default=120.0,
                         help="give up waiting for submitted jobs after this long")
+    parser.add_argument("--worker-processes", type=int, default=None,
+                        help="WORKER_PROCESSES (default: unset, the Procfile's)")
+    parser.add_argument("--worker-threads", type=int, default=None,
+                        help="WORKER_THREADS (default: unset, the Procfile's)")
+    parser.add_argument("--pgbench-seconds", type=int, default=15, help="pgbench -T")
+    parser.add_argument("--pgbench-clients", type=int, default=None,
+                        help="pgbench -c (default: the worker's database connections, processes x "
+                             "min(threads, WORKER_POOL_SIZE))")
+    parser.add_argument("--pgbench-challenges", type=int, default=40000,
+                        help="accepted challenges seeded for pgbench: at least its TPS x seconds")
     return parser.parse_args()
 
 
@@ -103,19 +126,28 @@ class Names:
         return ADMIN_URL.rsplit("/", 1)[0] + f"/{self.database}"
 
 
-def isolate_environment(names: Names, chroma_url: str) -> dict:
-    """Point this process and its children at the bench's database, namespace and ChromaDB.
+def isolate_environment(names: Names, chroma_port: int, chroma_path: str, args) -> dict:
+    """Point this process and every Procfile process at the bench's database, namespace and
+    ChromaDB, with nothing else of the caller's deployment settings.
 
     Done before anything imports `workers`: its runtime reads the environment once, on import.
-    API_DATABASE_URL is dropped so the API derives its read-only URL from this database. The
-    event log's embedding is the offline `hashed` one: the shipped `default` needs a model
-    download this machine cannot make.
+    API_DATABASE_URL goes with the other settings, so the API derives its read-only URL from this
+    database. EMBEDDING_FUNCTION, WORKER_PROCESSES and WORKER_THREADS are set only when asked
+    for; PATH starts with this Python's bin, where the Procfile's programs are.
     """
-    os.environ.pop("API_DATABASE_URL", None)
+    from settings import Settings
+
+    settings_names = {field.name.upper() for field in dataclasses.fields(Settings)}
+    for name in settings_names | set(PROCFILE_KNOBS):
+        os.environ.pop(name, None)
     os.environ.update(DATABASE_URL=names.database_url, REDIS_URL=REDIS_URL,
-                      REDIS_NAMESPACE=names.namespace, CHROMA_URL=chroma_url,
-                      CHROMA_COLLECTION=names.namespace, EMBEDDING_FUNCTION="hashed",
-                      ANONYMIZED_TELEMETRY="False")
+                      REDIS_NAMESPACE=names.namespace, CHROMA_URL=f"http://127.0.0.1:{chroma_port}",
+                      CHROMA_COLLECTION=names.namespace, CHROMA_PORT=str(chroma_port),
+                      CHROMA_PATH=chroma_path, ANONYMIZED_TELEMETRY="False",
+                      PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    overrides = {"WORKER_PROCESSES": args.worker_processes,
+                 "WORKER_THREADS": args.worker_threads}
+    os.environ.update({name: str(value) for name, value in overrides.items() if value is not None})
     return dict(os.environ)
 
 
@@ -142,32 +174,37 @@ def delete_keys(pattern: str) -> None:
         client.close()
 
 
-def gunicorn_command(port: int, app: str) -> list[str]:
-    """The Procfile's web line (2 workers, 8 threads, access log to stdout) on 127.0.0.1, plus
-    bench/gunicorn_ready.py: a readiness hook and no control socket, nothing about serving."""
-    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS), "--access-logfile", "-",
-            "--config", str(BENCH / "gunicorn_ready.py"), app]
+def web_command(env: dict, app: str = API_APP) -> Command:
+    """The Procfile's web line (gunicorn's workers, threads and access log to stdout as
+    shipped) on 127.0.0.1, serving `app`; `env` from web_environment (it has the PORT)."""
+    return local_bind(procfile_command("web", env)).replacing(API_APP, app)
 
 
-def dramatiq_command(args) -> list[str]:
-    return [sys.executable, "-m", "dramatiq", "workers.app",
-            "--processes", str(args.worker_processes), "--threads", str(args.worker_threads)]
+def web_environment(env: dict, port: int) -> dict:
+    """PORT, and bench/gunicorn_ready.py through GUNICORN_CMD_ARGS (gunicorn reads a config file
+    named there): a log line when each worker has loaded its app, nothing about serving."""
+    return {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--config {BENCH / 'gunicorn_ready.py'}"}
 
 
 @contextmanager
-def serving(command: list[str], env: dict, log_path: Path, ready_line: str, ready_count: int):
-    """Run `command` until the block ends; yields once `ready_line` has been logged
-    `ready_count` times (once per worker process): its pid and those lines."""
+def serving(command: Command, env: dict, log_path: Path, ready):
+    """Run `command` until the block ends; yields once `ready(process, log_path)` has returned:
+    its pid and what `ready` returned (the log lines that said so)."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command.argv, cwd=ROOT, env=command.environment(env), stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
-            yield process.pid, wait_ready(process, log_path, ready_line, ready_count)
+            yield process.pid, ready(process, log_path)
         finally:
             stop(process)
 
 
-def wait_ready(process: subprocess.Popen, log_path: Path, ready_line: str, count: int) -> list[str]:
+def logged(line: str, count: int = 1):
+    """Ready once `line` has been logged `count` times (once per worker process)."""
+    return partial(wait_logged, ready_line=line, count=count)
+
+
+def wait_logged(process: subprocess.Popen, log_path: Path, ready_line: str, count: int) -> list[str]:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -179,8 +216,19 @@ def wait_ready(process: subprocess.Popen, log_path: Path, ready_line: str, count
     raise TimeoutError(f"{log_path.stem}: {count} x {ready_line!r} not logged in {START_TIMEOUT_SECONDS}s")
 
 
+def listening(port: int):
+    """Ready once something accepts connections on `port` (ChromaDB logs no fixed line)."""
+    def wait(process: subprocess.Popen, log_path: Path) -> list[str]:
+        wait_for_port(port, log_path.stem, timeout=START_TIMEOUT_SECONDS)
+        if process.poll() is not None:
+            raise RuntimeError(f"{log_path.stem} exited with {process.returncode}: port {port} is another's")
+        return []
+
+    return wait
+
+
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (a graceful stop for gunicorn and dramatiq alike), SIGKILL if that hangs."""
+    """SIGTERM (a graceful stop for gunicorn, dramatiq and chroma alike), SIGKILL if that hangs."""
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -246,6 +294,21 @@ def seed(database_url: str, pending: int, accepted: int) -> Fixture:
     return Fixture(pending=pairs[:pending], accepted=pairs[pending:])
 
 
+def settle_events(database_url: str) -> int:
+    """Mark every event so far published and indexed: the fixture's own events stand for history
+    already in the event log. Left as they are, the scheduler's sweep would hand them to the
+    indexer, a thousand every 30 s, in the middle of a measurement, and the outbox's partial
+    indexes (unpublished, unindexed) would hold thousands of rows they never hold in service."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        settled = conn.execute("UPDATE events SET published_at = COALESCE(published_at, now()), "
+                               "indexed_at = COALESCE(indexed_at, now()) "
+                               "WHERE published_at IS NULL OR indexed_at IS NULL").rowcount
+        conn.execute("VACUUM ANALYZE events")
+    return settled
+
+
 def accept_requests(port: int, pairs: list[tuple[str, str]]) -> list[bytes]:
     """No `Prefer` header: the API answers 202 as soon as the job is enqueued."""
     return [build_request("POST", f"{API}/challenges/accept/{challenge}", port,
@@ -256,6 +319,11 @@ def complete_requests(port: int, pairs: list[tuple[str, str]]) -> list[bytes]:
     return [build_request("POST", f"{API}/challenges/complete/{challenge}", port,
                           {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
                           COMPLETE_BODY) for token, challenge in pairs]
+
+
+def challenge_in(request: bytes) -> str:
+    """The challenge id at the end of a request's path."""
+    return request.split(b" ", 2)[1].rsplit(b"/", 1)[1].decode()
 
 
 # --- CPU: who used the two cores ---------------------------------------------------------------
@@ -345,6 +413,39 @@ class CpuProbe:
         usage["machine_busy_percent"] = round(100 * busy_share, 1)
 
 
+class BackendSampler:
+    """CPU of the PostgreSQL backends that connect and exit inside a measurement (pgbench's):
+    /proc forgets a process once it exits, so each is read every INTERVAL seconds while it
+    lives and counted as last seen. What a backend spends in its last interval is lost: a few
+    hundredths of a second each, about 1 % of a 15-second run."""
+
+    INTERVAL = 0.2
+
+    def __init__(self, probe: CpuProbe):
+        self.probe, self.seen, self.running = probe, {}, True
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.wall = 0.0
+
+    def __enter__(self) -> "BackendSampler":
+        self.wall = time.perf_counter()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.running = False
+        self.thread.join()
+        self.wall = time.perf_counter() - self.wall
+
+    def _sample(self) -> None:
+        while self.running:
+            for pid in self.probe.postgres_pids():
+                self.seen[pid] = max(self.seen.get(pid, 0.0), process_cpu_seconds(pid))
+            time.sleep(self.INTERVAL)
+
+    def cores(self) -> float:
+        return round(sum(self.seen.values()) / self.wall, 2)
+
+
 def cpu_ms_per_item(cpu: dict, server: str, per_second: float, item: str) -> dict:
     """CPU milliseconds each request (or job) cost the server alone, and the server with
     PostgreSQL and Redis. Steadier than rates on a shared VM, where the same work takes more
@@ -415,16 +516,18 @@ def bench_bare(args, env: dict, log_dir: Path, probe: CpuProbe, pairs: list[tupl
     requests = accept_requests(port, pairs)
     wanted = args.warmup + args.bare_requests
     requests = (requests * (wanted // len(requests) + 1))[:wanted]
-    with serving(gunicorn_command(port, "bench.bare_app:app"), env, log_dir / "bare.log",
-                 GUNICORN_READY, GUNICORN_WORKERS) as (_, ready):
+    web_env = web_environment(env, port)
+    command = web_command(web_env, BARE_APP)
+    with serving(command, web_env, log_dir / "bare.log",
+                 logged(GUNICORN_READY, int(command.option("--workers")))) as (_, ready):
         return measure_http(port, ready, requests[:args.warmup], requests[args.warmup:], probe, args)
 
 
-# --- Jobs: 202 to succeeded --------------------------------------------------------------------
+# --- Jobs: 202 to done -------------------------------------------------------------------------
 
 
 class DoneWatcher:
-    """Notes when each job finishes, as soon as Redis knows.
+    """Notes when each job finishes (succeeded or failed), as soon as Redis knows.
 
     The worker sets the job hash's status and pushes `<ns>:job:<id>:done` in one MULTI; that
     list is what `Prefer: wait` blocks on. A BLPOP over outstanding jobs' lists wakes on the
@@ -463,7 +566,7 @@ class DoneWatcher:
             thread.join()
         self.redis.close()
 
-    def add(self, job_id: str, accepted_at: float) -> None:
+    def add(self, job_id: str, accepted_at: float, challenge_id: str | None = None) -> None:
         with self.changed:
             shard = len(self.accepted_at) % self.SHARDS
             self.accepted_at[job_id] = accepted_at
@@ -494,6 +597,9 @@ class DoneWatcher:
     def latencies(self, job_ids: list[str]) -> list[float]:
         return [self.done_at[job] - self.accepted_at[job] for job in job_ids if job in self.done_at]
 
+    def evidence(self, job_ids: list[str]) -> dict:
+        return {"job_statuses": self.statuses(job_ids)}
+
     def statuses(self, job_ids: list[str]) -> dict[str, int]:
         with self.redis.pipeline(transaction=False) as pipe:
             for job in job_ids:
@@ -506,63 +612,185 @@ class DoneWatcher:
         return counts
 
 
+class IndexWatcher:
+    """Notes when each finished job's event is in the event log: its `challenge_completed` row
+    has `indexed_at`, which the indexer sets in the transaction that put the event in ChromaDB,
+    so once the row says so, ChromaDB has it.
+
+    Jobs finish first (DoneWatcher); the job's commit came before its Redis status, so its event
+    exists by then. Every POLL_SECONDS, one query asks which of the finished jobs' events are
+    still unindexed, through the partial index of unindexed events (only the in-flight ones:
+    the fixture's are settled), so it costs little on the cores being measured. A job is done
+    when its event was not among them: up to one poll interval late, never early.
+    """
+
+    POLL_SECONDS = 0.01
+    UNINDEXED = ("SELECT subject_id::text FROM events "
+                 "WHERE indexed_at IS NULL AND subject_id = ANY(%s::uuid[])")
+
+    def __init__(self, jobs: DoneWatcher, database_url: str):
+        self.jobs, self.database_url = jobs, database_url
+        self.challenge_of: dict[str, str] = {}
+        self.done_at: dict[str, float] = {}
+        self.changed = threading.Condition()
+        self.running = True
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> "IndexWatcher":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.running = False
+        self.thread.join()
+
+    def add(self, job_id: str, accepted_at: float, challenge_id: str) -> None:
+        with self.changed:
+            self.challenge_of[job_id] = challenge_id
+        self.jobs.add(job_id, accepted_at)
+
+    def wait_all(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.done_at) == len(self.challenge_of), timeout)
+
+    def _finished_not_indexed(self) -> dict[str, str]:
+        with self.jobs.changed:
+            finished = list(self.jobs.done_at)
+        with self.changed:
+            return {job: self.challenge_of[job] for job in finished
+                    if job in self.challenge_of and job not in self.done_at}
+
+    def _watch(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while self.running:
+                waiting = self._finished_not_indexed()
+                if waiting:
+                    unindexed = {row[0] for row in conn.execute(self.UNINDEXED, (list(waiting.values()),))}
+                    seen_at = time.perf_counter()
+                    with self.changed:
+                        for job, challenge in waiting.items():
+                            if challenge not in unindexed:
+                                self.done_at[job] = seen_at
+                        self.changed.notify_all()
+                time.sleep(self.POLL_SECONDS)
+
+    def latencies(self, job_ids: list[str]) -> list[float]:
+        return [self.done_at[job] - self.jobs.accepted_at[job] for job in job_ids if job in self.done_at]
+
+    def evidence(self, job_ids: list[str]) -> dict:
+        """The jobs' statuses, and how many of their events the events table says are indexed
+        (counted once, at the end: a job that failed has no event, which the poll cannot tell)."""
+        import psycopg
+
+        with psycopg.connect(self.database_url) as conn:
+            (indexed,) = conn.execute(
+                "SELECT count(*) FROM events WHERE event_type = 'challenge_completed' "
+                "AND indexed_at IS NOT NULL AND subject_id = ANY(%s::uuid[])",
+                ([self.challenge_of[job] for job in job_ids],)).fetchone()
+        return {**self.jobs.evidence(job_ids), "events_indexed": indexed}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One way of running the Procfile's worker for the complete jobs."""
+
+    name: str
+    title: str
+    event_log: bool  # consumes `event_log`: done also needs the job's event indexed
+
+    def worker(self, env: dict) -> Command:
+        command = procfile_command("worker", env)
+        return command if self.event_log else command.adding("--queues", *queues_but_event_log())
+
+    @contextmanager
+    def tracker(self, settings, database_url: str):
+        with DoneWatcher(settings) as jobs:
+            if not self.event_log:
+                yield jobs
+                return
+            with IndexWatcher(jobs, database_url) as indexed:
+                yield indexed
+
+
+FLOWS = (Flow("with_event_log", "202 -> succeeded and in the event log", event_log=True),
+         Flow("without_event_log", "202 -> succeeded, event_log unconsumed", event_log=False))
+
+
+def queues_but_event_log() -> list[str]:
+    """Every queue the workers' actors declare but the event log's: what `dramatiq --queues`
+    gets so that no worker thread takes an `event_log.index` message (it consumes the listed
+    queues and their delay queues only)."""
+    import workers.app  # noqa: F401  (declares every actor's queue, as `dramatiq workers.app` does)
+    from workers.broker import broker
+    from workers.outbox import EVENT_LOG_QUEUE
+
+    declared = broker.get_declared_queues()
+    if EVENT_LOG_QUEUE not in declared:
+        raise RuntimeError(f"no queue {EVENT_LOG_QUEUE!r} among the declared {sorted(declared)}")
+    return sorted(declared - {EVENT_LOG_QUEUE})
+
+
 def job_id_of(status: int, body: bytes) -> str:
     if status != 202:
         raise RuntimeError(f"expected 202 for a complete command, got {status}: {body[:300]!r}")
     return json.loads(body)["job_id"]
 
 
-def one_at_a_time(port: int, requests: list[bytes], watcher: DoneWatcher, gap: float,
-                  timeout: float) -> dict:
-    """Each job alone on an idle worker: its latency with no queue in front of it."""
+def one_at_a_time(port: int, requests: list[bytes], watcher, gap: float, timeout: float) -> dict:
+    """Each job alone on an idle system: its latency with no queue in front of it."""
     connection, job_ids = Connection(port), []
     for raw in requests:
         time.sleep(gap)
         status, body = connection.request(raw)
         received_at = time.perf_counter()
         job_ids.append(job_id_of(status, body))
-        watcher.add(job_ids[-1], received_at)
+        watcher.add(job_ids[-1], received_at, challenge_in(raw))
         if not watcher.wait_all(timeout):
-            raise TimeoutError(f"job {job_ids[-1]} not finished after {timeout}s")
+            raise TimeoutError(f"job {job_ids[-1]} not done after {timeout}s")
     connection.close()
     return {"jobs": len(job_ids), "idle_gap_seconds": gap,
-            **latency_summary(watcher.latencies(job_ids)), "job_statuses": watcher.statuses(job_ids)}
+            **latency_summary(watcher.latencies(job_ids)), **watcher.evidence(job_ids)}
 
 
-def submit(port: int, requests: list[bytes], watcher: DoneWatcher, args,
-           on_connected=None) -> tuple[list[str], dict]:
+def submit(port: int, requests: list[bytes], watcher, args, on_connected=None) -> tuple[list[str], dict]:
     """Send every request as fast as `concurrency` connections can; each 202's job is watched
     from the moment its response arrived."""
     job_ids = []
 
-    def on_response(status: int, body: bytes, received_at: float) -> None:
+    def on_response(status: int, body: bytes, received_at: float, request: bytes) -> None:
         job_ids.append(job_id_of(status, body))
-        watcher.add(job_ids[-1], received_at)
+        watcher.add(job_ids[-1], received_at, challenge_in(request))
 
     http = run_load(port, requests, args.concurrency, args.max_seconds, on_response=on_response,
                     on_connected=on_connected)
     return job_ids, http.summary()
 
 
-def drain(watcher: DoneWatcher, job_ids: list[str], servers: dict[str, list[int]],
+def drain(watcher, job_ids: list[str], launched_at: float, servers: dict[str, list[int]],
           probe: CpuProbe, args) -> dict:
-    """Jobs queued before the worker started: its rate with nothing else on the machine busy,
-    first to last completion (latency from the 202 would only measure the wait for it)."""
+    """Jobs queued before the worker started: its rate with the API idle, first to last job
+    done (latency from the 202 would only measure the wait for it). The time from launching
+    the worker to the last one done is recorded too: it includes the start (imports, forks, and
+    the first indexer turn loading the embedding model)."""
     with probe.usage(servers) as cpu:
         finished = watcher.wait_all(args.job_timeout)
     done = sorted(watcher.done_at[job] for job in job_ids if job in watcher.done_at)
     seconds = done[-1] - done[0] if len(done) > 1 else None
     rate = seconds and round((len(done) - 1) / seconds, 1)
     return {"jobs": len(job_ids), "all_done": finished, "seconds": seconds and round(seconds, 3),
-            "jobs_per_second": rate, "job_statuses": watcher.statuses(job_ids), "cpu": cpu,
-            **cpu_ms_per_item(cpu, "worker", rate, "job")}
+            "jobs_per_second": rate,
+            "seconds_from_worker_launch": done and round(done[-1] - launched_at, 3),
+            **watcher.evidence(job_ids), "cpu": cpu, **cpu_ms_per_item(cpu, "worker", rate, "job")}
 
 
-def batch(port: int, requests: list[bytes], watcher: DoneWatcher, servers: dict[str, list[int]],
+def batch(port: int, requests: list[bytes], watcher, servers: dict[str, list[int]],
           probe: CpuProbe, args) -> dict:
     """Jobs submitted through the API as fast as the client can while the worker runs:
     jobs/second from the first request to the last job done, with the API, the worker,
-    PostgreSQL and Redis sharing the cores; each latency includes the wait behind the others."""
+    PostgreSQL, Redis and ChromaDB sharing the cores; each latency includes the wait behind
+    the others."""
     marks = {}
     with probe.usage(servers) as cpu:
         job_ids, http = submit(port, requests, watcher, args,
@@ -572,32 +800,103 @@ def batch(port: int, requests: list[bytes], watcher: DoneWatcher, servers: dict[
     seconds = max(done) - marks["start"] if done else None
     return {"jobs": len(job_ids), "all_done": finished, "seconds": seconds and round(seconds, 3),
             "jobs_per_second": seconds and round(len(done) / seconds, 1),
-            **latency_summary(watcher.latencies(job_ids)), "job_statuses": watcher.statuses(job_ids),
+            **latency_summary(watcher.latencies(job_ids)), **watcher.evidence(job_ids),
             "submit": http, "cpu": cpu}
 
 
-def bench_jobs(args, env: dict, log_dir: Path, probe: CpuProbe, api_port: int,
-               others: dict[str, list[int]], pairs: list[tuple[str, str]]) -> dict:
-    """Empty the queue first: the accept run left thousands of jobs nobody consumed, which the
-    worker would otherwise work through before ours. Then queue `jobs` completes, start the
-    worker (drain rate; it also warms the worker up), and measure latency alone and in a batch."""
+@dataclass
+class Deployment:
+    """The running web process and scheduler, and what a job measurement needs around them."""
+
+    env: dict
+    log_dir: Path
+    probe: CpuProbe
+    api_port: int
+    database_url: str
+    servers: dict[str, list[int]]  # name -> pids, for the CPU probe
+
+
+def clear_queues(settings) -> None:
+    """Empty the broker and the indexer's turn: the accept run left thousands of jobs nobody
+    consumed, which a worker would otherwise work through before ours; and each flow starts
+    with no indexer turn taken."""
+    from workers.outbox import indexing_turn
+
+    delete_keys(f"{settings.key('dramatiq')}:*")
+    delete_keys(indexing_turn(settings))
+
+
+def bench_jobs(args, flow: Flow, deployment: Deployment, pairs: list[tuple[str, str]]) -> dict:
+    """Queue `jobs` completes, start the worker (drain rate; it also warms the worker up), then
+    measure latency alone and in a batch."""
     from settings import Settings
 
     settings = Settings.from_env()
-    delete_keys(f"{settings.key('dramatiq')}:*")
-    requests = complete_requests(api_port, pairs)
+    clear_queues(settings)
+    requests = complete_requests(deployment.api_port, pairs)
     queued, idle = requests[:args.jobs], requests[args.jobs:args.jobs + args.idle_jobs]
     batched = requests[args.jobs + args.idle_jobs:]
-    worker_env = {**env, "dramatiq_worker_timeout": "100"}
-    with DoneWatcher(settings) as watcher:
-        queued_ids, queued_http = submit(api_port, queued, watcher, args)
-        with serving(dramatiq_command(args), worker_env, log_dir / "worker.log", DRAMATIQ_READY,
-                     args.worker_processes) as (_, ready):
-            servers = {**others, "worker": pids_in(ready, r"\[PID (\d+)\]")}
-            return {"drain": {**drain(watcher, queued_ids, servers, probe, args), "submit": queued_http},
-                    "one_at_a_time": one_at_a_time(api_port, idle, watcher, args.idle_gap,
-                                                   args.job_timeout),
-                    "batch": batch(api_port, batched, watcher, servers, probe, args)}
+    worker, port, probe = flow.worker(deployment.env), deployment.api_port, deployment.probe
+    with flow.tracker(settings, deployment.database_url) as watcher:
+        queued_ids, queued_http = submit(port, queued, watcher, args)
+        launched_at = time.perf_counter()
+        with serving(worker, deployment.env, deployment.log_dir / f"worker_{flow.name}.log",
+                     logged(DRAMATIQ_READY, int(worker.option("--processes")))) as (_, ready):
+            servers = {**deployment.servers, "worker": pids_in(ready, r"\[PID (\d+)\]")}
+            return {"worker": command_line(worker),
+                    "drain": {**drain(watcher, queued_ids, launched_at, servers, probe, args),
+                              "submit": queued_http},
+                    "one_at_a_time": one_at_a_time(port, idle, watcher, args.idle_gap, args.job_timeout),
+                    "batch": batch(port, batched, watcher, servers, probe, args)}
+
+
+def jobs_needed(args) -> int:
+    """Accepted challenges one flow completes."""
+    return 2 * args.jobs + args.idle_jobs
+
+
+# --- PostgreSQL's ceiling and the embedding --------------------------------------------------
+
+
+def worker_connections(env: dict) -> int:
+    """How many database connections the Procfile's worker can hold at once: each process's
+    pool (WORKER_POOL_SIZE) or its threads, whichever is fewer."""
+    from settings import Settings
+
+    worker = procfile_command("worker", env)
+    threads = min(int(worker.option("--threads")), Settings.from_env().worker_pool_size)
+    return int(worker.option("--processes")) * threads
+
+
+def bench_pgbench(args, names: Names, env: dict, probe: CpuProbe) -> dict:
+    """bench/complete.pgbench on `pgbench_challenges` accepted challenges seeded next to the
+    fixture's, with every Procfile process stopped: PostgreSQL doing only this work."""
+    import psycopg
+
+    clients = args.pgbench_clients or worker_connections(env)
+    with psycopg.connect(names.database_url) as conn:
+        pgbench_complete.seed(conn, args.pgbench_challenges)
+    settle_events(names.database_url)
+    with BackendSampler(probe) as backends, probe.usage({}) as cpu:
+        result = pgbench_complete.run(names.database_url, clients, args.pgbench_seconds)
+    # pgbench and its backends were gone before usage() looked: theirs is counted here instead
+    # of in `other`.
+    sampled = {"pgbench_cores": result.pop("pgbench_cores"), "postgres_cores": backends.cores()}
+    unseen = sampled["pgbench_cores"] + sampled["postgres_cores"] - cpu["postgres_cores"]
+    cpu = {**cpu, **sampled, "other_cores": round(cpu["other_cores"] - unseen, 2)}
+    return {**result, "clients": clients, "seconds": args.pgbench_seconds,
+            "challenges_seeded": args.pgbench_challenges, "cpu": cpu}
+
+
+def embedding_rate() -> dict:
+    """Sentences/s of the shipped embedding, measured by bench/embeddings.py in this process
+    once every server has stopped (calls of 1 to 256 sentences, about 3 s each); noted as
+    skipped when that file is absent."""
+    if not (BENCH / "embeddings.py").exists():
+        return {"skipped": "bench/embeddings.py does not exist"}
+    from embeddings import measure as measure_embedding
+
+    return measure_embedding()
 
 
 # --- The run -----------------------------------------------------------------------------------
@@ -624,8 +923,22 @@ def machine() -> dict:
         "postgres": postgres,
         "redis": redis_version,
         "packages": {name: importlib.metadata.version(name)
-                     for name in ("falcon", "gunicorn", "dramatiq", "psycopg", "redis")},
+                     for name in ("falcon", "gunicorn", "dramatiq", "psycopg", "redis", "chromadb")},
     }
+
+
+def command_line(command: Command) -> str:
+    return " ".join([*(f"{k}={v}" for k, v in command.env.items()), Path(command.argv[0]).name,
+                     *command.argv[1:]])
+
+
+def deployed(env: dict, web_env: dict) -> dict:
+    """The Procfile lines as this run expanded them, and the embedding every process used."""
+    from settings import Settings
+
+    commands = [web_command(web_env), *(procfile_command(name, env) for name in ("worker", "scheduler", "chroma"))]
+    return {"procfile": {command.name: command_line(command) for command in commands},
+            "embedding_function": Settings.from_env().embedding_function}
 
 
 def measure(args, names: Names, env: dict, log_dir: Path, chroma_pid: int) -> dict:
@@ -633,25 +946,56 @@ def measure(args, names: Names, env: dict, log_dir: Path, chroma_pid: int) -> di
 
     migrate(names.database_url)
     started = time.perf_counter()
-    fixture = seed(names.database_url, args.warmup + args.requests, 2 * args.jobs + args.idle_jobs)
+    fixture = seed(names.database_url, args.warmup + args.requests, len(FLOWS) * jobs_needed(args))
+    settled = settle_events(names.database_url)
     seconds_to_seed = round(time.perf_counter() - started, 1)
     probe = CpuProbe.of(names.database)
     results = {"bare_202": bench_bare(args, env, log_dir, probe, fixture.pending)}
-    api_port = free_port()
-    with serving(gunicorn_command(api_port, "api.app:gunicorn_app()"), env, log_dir / "api.log",
-                 GUNICORN_READY, GUNICORN_WORKERS) as (_, ready), \
-            serving(SCHEDULER_COMMAND, env, log_dir / "scheduler.log", SCHEDULER_READY, 1) as (scheduler, _):
+    web_env = web_environment(env, free_port())
+    web, scheduler = web_command(web_env), procfile_command("scheduler", env)
+    api_port = int(web_env["PORT"])
+    results["deployed"] = deployed(env, web_env)
+    with serving(web, web_env, log_dir / "api.log",
+                 logged(GUNICORN_READY, int(web.option("--workers")))) as (_, ready), \
+            serving(scheduler, env, log_dir / "scheduler.log", logged(SCHEDULER_READY)) as (scheduler_pid, _):
         requests = accept_requests(api_port, fixture.pending)
         results["accept"] = measure_http(api_port, ready, requests[:args.warmup],
                                          requests[args.warmup:], probe, args)
-        others = {"api": pids_in(ready, r"pid=(\d+)"), "chroma": [chroma_pid],
-                  "scheduler": [scheduler]}
-        results["complete_jobs"] = bench_jobs(args, env, log_dir, probe, api_port, others, fixture.accepted)
-    results["accept_vs_bare"] = round(results["accept"]["requests_per_second"]
-                                      / results["bare_202"]["requests_per_second"], 3)
+        deployment = Deployment(env, log_dir, probe, api_port, names.database_url,
+                                {"api": pids_in(ready, r"pid=(\d+)"), "chroma": [chroma_pid],
+                                 "scheduler": [scheduler_pid]})
+        share = jobs_needed(args)
+        results["complete_jobs"] = {
+            flow.name: bench_jobs(args, flow, deployment, fixture.accepted[number * share:(number + 1) * share])
+            for number, flow in enumerate(FLOWS)}
+    results["pgbench"] = bench_pgbench(args, names, env, probe)
+    results["embedding"] = embedding_rate()
+    results["ratios"] = ratios(results)
     results["seed"] = {"pending_challenges": len(fixture.pending),
-                       "accepted_challenges": len(fixture.accepted), "seconds": seconds_to_seed}
+                       "accepted_challenges": len(fixture.accepted), "events_settled": settled,
+                       "seconds": seconds_to_seed}
     return results
+
+
+def ratio(numerator, denominator):
+    return round(numerator / denominator, 3) if numerator and denominator else None
+
+
+def ratios(results: dict) -> dict:
+    """accept / bare; with / without the event log (what indexing costs the commands); and the
+    system's complete jobs/s over pgbench's TPS for the same SQL (what of PostgreSQL's ceiling
+    the deployed system gets)."""
+    jobs, tps = results["complete_jobs"], results["pgbench"]["tps"]
+    parts = ("drain", "batch")
+    return {
+        "accept_vs_bare": ratio(results["accept"]["requests_per_second"],
+                                results["bare_202"]["requests_per_second"]),
+        "with_vs_without_event_log": {part: ratio(jobs["with_event_log"][part]["jobs_per_second"],
+                                                  jobs["without_event_log"][part]["jobs_per_second"])
+                                      for part in parts},
+        "complete_vs_pgbench": {f"{flow}.{part}": ratio(jobs[flow][part]["jobs_per_second"], tps)
+                                for flow in jobs for part in parts},
+    }
 
 
 def problems(results: dict) -> list[str]:
@@ -662,9 +1006,18 @@ def problems(results: dict) -> list[str]:
         if run["statuses"] != {"202": run["requests"]} or run["errors"]:
             found.append(f"{name}: not every request answered 202: {run['statuses']}, "
                          f"{run['errors']} errors {run['first_errors']}")
-    for name, run in results["complete_jobs"].items():
-        if run["job_statuses"] != {"succeeded": run["jobs"]}:
-            found.append(f"complete_jobs.{name}: not every job succeeded: {run['job_statuses']}")
+    for flow, parts in results["complete_jobs"].items():
+        for name in ("drain", "one_at_a_time", "batch"):
+            run = parts[name]
+            if run["job_statuses"] != {"succeeded": run["jobs"]}:
+                found.append(f"complete_jobs.{flow}.{name}: not every job succeeded: {run['job_statuses']}")
+            if run.get("events_indexed", run["jobs"]) != run["jobs"]:
+                found.append(f"complete_jobs.{flow}.{name}: {run['events_indexed']} of {run['jobs']} "
+                             "events in the event log")
+    pgbench = results["pgbench"]
+    if pgbench["exit_status"] or pgbench["aborted"] or not pgbench["tps"]:
+        found.append(f"pgbench failed (exit {pgbench['exit_status']}; a client that ran out of "
+                     f"challenges needs more --pgbench-challenges): {pgbench['output_tail']}")
     return found
 
 
@@ -675,9 +1028,7 @@ def cpu_text(cpu: dict) -> str:
     return f"{cores}  busy {cpu['machine_busy_percent']}%"
 
 
-def print_table(results: dict) -> None:
-    """Cores: the load generator (client), the servers under test, PostgreSQL, Redis and
-    `other`, then how busy the whole machine was."""
+def print_http(results: dict) -> None:
     concurrency = results["config"]["concurrency"]
     print(f"\n{f'HTTP, {concurrency} connections':30}{'requests':>9}{'req/s':>9}{'p50 ms':>8}"
           f"{'p99 ms':>8}{'max ms':>8}  conns/worker  cores used")
@@ -686,26 +1037,49 @@ def print_table(results: dict) -> None:
         split = "/".join(map(str, run["connections_per_worker"]))
         print(f"{label:30}{run['requests']:>9}{run['requests_per_second']:>9}{run['p50_ms']:>8}"
               f"{run['p99_ms']:>8}{run['max_ms']:>8}  {split:12}  {cpu_text(run['cpu'])}")
-    print(f"accept / bare throughput: {results['accept_vs_bare']}")
+    print(f"accept / bare throughput: {results['ratios']['accept_vs_bare']}")
     for label, run in (("bare", results["bare_202"]), ("accept", results["accept"])):
         print(f"{label} CPU ms per request: server {run['server_cpu_ms_per_request']}, "
               f"with PostgreSQL and Redis {run['server_postgres_redis_cpu_ms_per_request']}")
-    jobs = results["complete_jobs"]
+
+
+def print_flow(flow: Flow, jobs: dict) -> None:
     queued, idle, burst = jobs["drain"], jobs["one_at_a_time"], jobs["batch"]
-    print(f"\n{'challenges.complete, 202 -> succeeded':38}{'jobs':>6}{'jobs/s':>8}{'p50 ms':>9}"
+    print(f"\n{f'challenges.complete, {flow.title}':62}{'jobs':>6}{'jobs/s':>8}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'max ms':>9}  cores used")
-    print(f"{'queued first, then worker started':38}{queued['jobs']:>6}{queued['jobs_per_second']:>8}"
+    print(f"{'queued first, then worker started':62}{queued['jobs']:>6}{queued['jobs_per_second']:>8}"
           f"{'-':>9}{'-':>9}{'-':>9}  {cpu_text(queued['cpu'])}")
-    print(f"{'one at a time, idle worker':38}{idle['jobs']:>6}{'-':>8}{idle['p50_ms']:>9}"
+    print(f"{'one at a time, idle system':62}{idle['jobs']:>6}{'-':>8}{idle['p50_ms']:>9}"
           f"{idle['p99_ms']:>9}{idle['max_ms']:>9}")
-    print(f"{'batch, submitted at once':38}{burst['jobs']:>6}{burst['jobs_per_second']:>8}"
+    print(f"{'batch, submitted at once':62}{burst['jobs']:>6}{burst['jobs_per_second']:>8}"
           f"{burst['p50_ms']:>9}{burst['p99_ms']:>9}{burst['max_ms']:>9}  {cpu_text(burst['cpu'])}")
-    print(f"(batch submitted at {burst['submit']['requests_per_second']} req/s, "
-          f"all done {burst['seconds']} s after the first request)")
-    print(f"(the queued jobs were submitted at {queued['submit']['requests_per_second']} req/s, "
-          f"p50 {queued['submit']['p50_ms']} ms, with no worker running)")
-    print(f"queued jobs, CPU ms per job: worker {queued['worker_cpu_ms_per_job']}, "
-          f"with PostgreSQL and Redis {queued['worker_postgres_redis_cpu_ms_per_job']}\n")
+    print(f"(worker: {jobs['worker']}; queued first: all done {queued['seconds_from_worker_launch']} s "
+          f"after its launch, CPU ms per job: worker {queued['worker_cpu_ms_per_job']}, with "
+          f"PostgreSQL and Redis {queued['worker_postgres_redis_cpu_ms_per_job']}; batch submitted at "
+          f"{burst['submit']['requests_per_second']} req/s)")
+
+
+def print_table(results: dict) -> None:
+    """Cores: the load generator (client), the servers under test, PostgreSQL, Redis and
+    `other`, then how busy the whole machine was."""
+    print_http(results)
+    for flow in FLOWS:
+        print_flow(flow, results["complete_jobs"][flow.name])
+    shares, pgbench = results["ratios"], results["pgbench"]
+    print(f"\nwith / without the event log, jobs/s: {shares['with_vs_without_event_log']}")
+    print(f"pgbench bench/complete.pgbench, {pgbench['clients']} clients, {pgbench['seconds']} s: "
+          f"{pgbench['tps']} TPS, {pgbench['latency_average_ms']} ms average  {cpu_text(pgbench['cpu'])}")
+    print(f"complete jobs/s / pgbench TPS: {shares['complete_vs_pgbench']}")
+    print(f"{embedding_text(results['embedding'])}\n")
+
+
+def embedding_text(embedding: dict) -> str:
+    """`minilm: load 0.8 s; sentences/s for calls of 1: 60, 16: 250, ...`, or why there is none."""
+    if "batches" not in embedding:
+        return f"embedding: {embedding}"
+    rates = ", ".join(f"{size}: {row['sentences_per_second']}" for size, row in embedding["batches"].items())
+    return (f"embedding {embedding.get('model')}: load {embedding.get('load_seconds')} s; sentences/s for "
+            f"calls of {rates}")
 
 
 def main() -> int:
@@ -713,20 +1087,20 @@ def main() -> int:
     names = Names.fresh()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as cleanup:
-        chroma = ChromaServer(free_port())
-        cleanup.callback(chroma.remove)
-        cleanup.callback(chroma.stop)
-        chroma.start()
-        env = isolate_environment(names, chroma.url)
         log_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="wc-bench-")))
+        chroma_path = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="wc-bench-chroma-"))
+        chroma_port = free_port()
+        env = isolate_environment(names, chroma_port, chroma_path, args)
         cleanup.callback(delete_keys, f"{names.namespace}:*")
         admin_execute(f'CREATE DATABASE "{names.database}"')
         cleanup.callback(admin_execute, f'DROP DATABASE IF EXISTS "{names.database}" WITH (FORCE)')
         started = time.perf_counter()
         try:
+            chroma_pid, _ = cleanup.enter_context(serving(procfile_command("chroma", env), env,
+                                                          log_dir / "chroma.log", listening(chroma_port)))
             results = {"run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                        "machine": machine(), "config": vars(args),
-                       **measure(args, names, env, log_dir, chroma.process.pid)}
+                       **measure(args, names, env, log_dir, chroma_pid)}
         except BaseException:
             print_logs(log_dir)
             raise

@@ -146,8 +146,8 @@ def run_command(conn, *, job_id: str, actor_name: str, user_id: str,
         return _record_once(conn, job_id, actor_name, user_id,
                             lambda: {"status": "succeeded", "result": effect(conn), "error": None})
     except CommandRejected as rejection:
-        return _record_once(conn, job_id, actor_name, user_id,
-                            lambda: {"status": "failed", "result": None, "error": rejection.as_error()})
+        failed = {"status": "failed", "result": None, "error": rejection.as_error()}
+        return _record_once(conn, job_id, actor_name, user_id, lambda: failed)
 
 
 def _record_once(conn, job_id: str, actor_name: str, user_id: str,

