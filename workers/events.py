@@ -75,7 +75,7 @@ def take_turn(database, log: EventLog, redis, broker, settings, retry_delay_ms: 
             raise
         delay = next_retry_delay(retry_delay_ms)
         logger.warning("event log: %s is out of reach (%s); indexing again in %.0f s",
-                    unavailable_service(error), error, delay / 1000)
+                       unavailable_service(error), error, delay / 1000)
         extend_turn(redis, settings, delay + INDEXING_TURN_MS)
         broker.enqueue(index_message(delay), delay=delay)
         return "waiting"
