@@ -33,7 +33,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from jobs.local_servers import ChromaServer, free_port
-from run import ROOT, BackendSampler, CpuProbe, Names, admin_execute, machine_busy_percent, process_cpu_seconds
+from run import (ROOT, BackendSampler, CpuProbe, Names, admin_execute, machine_busy_percent,
+                 process_cpu_seconds, write_results)
 
 RESULTS = Path(__file__).resolve().parent / "results_reindex.json"
 TARGET_MINUTES = 15
@@ -260,15 +261,11 @@ def main() -> int:
         results = {"run_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                    "busy_percent_before_run": busy, **measure(args, names, chroma)}
     results["problems"] = problems(results)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"{results['events']} events reindexed in {results['seconds']} s ({results['minutes']} min): "
           f"{results['events_per_second']} events/s, {TARGET_EVENTS} in about "
           f"{results[f'projected_minutes_for_{TARGET_EVENTS}']} min (target < {TARGET_MINUTES}); "
           f"embedding {results['embedding_function']}; cores {results['cpu']}")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
-    for problem in results["problems"]:
-        print(f"PROBLEM: {problem}", file=sys.stderr)
-    return 1 if results["problems"] else 0
+    return write_results(RESULTS, results)
 
 
 if __name__ == "__main__":

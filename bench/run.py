@@ -1109,9 +1109,14 @@ def main() -> int:
     if results["machine"]["busy_percent_before_run"] > 10:
         results["problems"].append(f"the machine was {results['machine']['busy_percent_before_run']}% "
                                    "busy before the run: something else competes for the cores")
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return write_results(RESULTS, results)
+
+
+def write_results(path: Path, results: dict) -> int:
+    """Write `results` to `path`, print its problems; the exit status (1 when there are any)."""
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
     for problem in results["problems"]:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if results["problems"] else 0

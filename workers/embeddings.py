@@ -34,7 +34,6 @@ from pathlib import Path
 
 log = logging.getLogger("workers.embeddings")
 DIMENSIONS = 384
-CHOICES = ("minilm",)
 
 # --- all-MiniLM-L6-v2, int8 ONNX -------------------------------------------------------------
 
@@ -195,12 +194,14 @@ def _remember(vectors) -> None:
             _cache.popitem(last=False)
 
 
+EMBEDDINGS = {"minilm": MiniLMEmbedding}
+
+
 def load_embedding(choice: str):
     """The embedding function for `choice`, loaded and checked to work; logs which one is in use."""
-    functions = {"minilm": MiniLMEmbedding}
-    if choice not in functions:
-        raise ValueError(f"EMBEDDING_FUNCTION must be one of {', '.join(CHOICES)}, not {choice!r}")
-    function = functions[choice]()
+    if choice not in EMBEDDINGS:
+        raise ValueError(f"EMBEDDING_FUNCTION must be one of {', '.join(EMBEDDINGS)}, not {choice!r}")
+    function = EMBEDDINGS[choice]()
     function(["probe"])
     log.info("event log embeddings: %s", function.name)
     return function

@@ -45,8 +45,8 @@ checks the rows marked *):
 
 Examples are what a user would call the kind, but the model reads words, not training plans:
 "back" and "back day" put "Comeback Kid", "Back to Basics" and "Throwback Thursday" within 0.48
-of upper-body, hence "back muscles" and "lats"; "push day" pulled "Sunday Funday" to 0.57, hence "push workout"; "ab burn"
-is there because "abs" alone is 0.68 from "Ab Shredder". Changing EXAMPLES or the model changes
+of upper-body, hence "back muscles" and "lats"; "push day" pulled "Sunday Funday" to 0.57, hence
+"push workout"; "ab burn" is there because "abs" alone is 0.68 from "Ab Shredder". Changing EXAMPLES or the model changes
 kinds of names already indexed: rerun this table (bench/embeddings.py has the model) and
 `challenges reindex`.
 """
