@@ -95,6 +95,12 @@ def openapi_path(route: str) -> tuple[str, list[dict]]:
     return PATH_PARAM.sub(r"{\1}", route), params
 
 
+def documented(routes: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """The routes that are part of the API. The reference page and its files (`openapi = None`)
+    are for people reading the document, not for clients generated from it."""
+    return [(route, resource) for route, resource in routes if resource.openapi is not None]
+
+
 def build_spec(routes: list[tuple[str, object]]) -> dict:
     spec = APISpec(title="Workout Challenges API", version="1.0.0", openapi_version="3.1.0",
                    plugins=[MarshmallowPlugin()],
@@ -102,7 +108,7 @@ def build_spec(routes: list[tuple[str, object]]) -> dict:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     for name in ("Job", PROBLEM):
         spec.components.schema(name, schema=getattr(schemas, name))
-    for route, resource in routes:
+    for route, resource in documented(routes):
         path, params = openapi_path(route)
         public = getattr(resource, "public", False)
         operations = {method: _operation(op, public) for method, op in resource.openapi.items()}

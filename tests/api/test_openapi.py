@@ -9,15 +9,16 @@ import falcon
 import pytest
 
 from api import app as app_module
+from api.openapi import documented
 
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 HTTP_METHODS = {method.lower() for method in falcon.COMBINED_METHODS}
 
 
 def route_table() -> list[tuple[str, object]]:
-    """The app's route table, its resources built without collaborators (they only store them)."""
+    """The documented part of the app's route table, its resources built without collaborators (they only store them)."""
     parameters = inspect.signature(app_module.routes).parameters
-    return app_module.routes(*[None] * len(parameters))
+    return documented(app_module.routes(*[None] * len(parameters)))
 
 
 def spec_path(route: str) -> str:
