@@ -15,6 +15,11 @@ CODES_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 40
                    413: "payload_too_large", 415: "unsupported_media_type",
                    422: "validation_error", 429: "too_many_requests", 503: "service_unavailable"}
 ERROR_TYPE = "https://errors.workout-challenges.dev/"
+# Every `code` a problem can carry: the framework's by status, then the domain's own (the
+# worker rules' CommandRejected codes among them). The OpenAPI document lists them as an enum.
+ERROR_CODES = (*CODES_BY_STATUS.values(), "error", "internal_error", "idempotency_key_in_flight",
+               "idempotency_key_reused", "invalid_state", "not_friends", "self_challenge",
+               "not_a_workout", "already_challenged", "already_joined", "challenge_full")
 
 # What each dependency (workers.connections.UNAVAILABLE) is called in a 503, and how many
 # seconds to wait before trying again.
@@ -43,7 +48,21 @@ def not_found(detail: str = "Not found.") -> Problem:
 
 
 def validation_error(errors: dict, detail: str = "The request is not valid.") -> Problem:
-    return Problem(422, "validation_error", detail, errors=errors)
+    return Problem(422, "validation_error", detail, errors=by_path(errors))
+
+
+def by_path(errors: dict, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages ({"partial_stats": {"total_volume": [...]}}, list items by
+    index, a nested value's own messages under `_schema`) as one flat map from each field's dotted
+    path to its messages, a shape every client can type."""
+    flat = {}
+    for name, messages in errors.items():
+        path = prefix.rstrip(".") if name == "_schema" and prefix else f"{prefix}{name}"
+        if isinstance(messages, dict):
+            flat.update(by_path(messages, f"{path}."))
+        else:
+            flat.setdefault(path, []).extend([messages] if isinstance(messages, str) else messages)
+    return flat
 
 
 def unauthorized(detail: str) -> Problem:

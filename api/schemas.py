@@ -6,11 +6,15 @@ import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from api.errors import DEPENDENCIES, ERROR_CODES
 from workers.community_rules import FIXED_UNITS
+from workers.workout_kinds import EXAMPLES as WORKOUT_KIND_EXAMPLES
 
 MIN_DURATION_MINUTES = 0.01  # stored with two decimals: anything smaller would become 0
 MAX_DURATION_MINUTES = 1440
 MAX_VOLUME = 1_000_000
+VOLUME_UNITS = ("lb", "kg")
+WORKOUT_KINDS = tuple(WORKOUT_KIND_EXAMPLES)
 
 
 def storable(text: str) -> None:
@@ -94,7 +98,7 @@ class WorkoutLog(Schema):
     workout_name = Text(required=True, validate=validate.Length(min=1, max=120))
     duration_minutes = finite_number(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
-    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(VOLUME_UNITS))
     notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     performed_at = Moment(load_default=None, allow_none=True, validate=not_in_the_future)
 
@@ -137,7 +141,7 @@ class ChallengeCreate(Schema):
 class ChallengeComplete(Schema):
     duration_minutes = finite_number(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
-    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(VOLUME_UNITS))
 
 
 class PartialStats(Schema):
@@ -145,7 +149,7 @@ class PartialStats(Schema):
 
     duration_minutes = finite_number(min=0, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
-    volume_unit = Text(load_default="lb", validate=validate.OneOf(["lb", "kg"]))
+    volume_unit = Text(load_default="lb", validate=validate.OneOf(VOLUME_UNITS))
 
 
 def not_blank(text: str) -> None:
@@ -220,7 +224,8 @@ class CommunityChallengeCreate(Schema):
 
 
 class Page(Schema):
-    cursor = fields.Str(load_default=None)
+    cursor = fields.Str(load_default=None, validate=validate.Length(min=1), metadata={
+        "description": "The `next_cursor` of the previous page; leave it out for the first."})
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -243,39 +248,218 @@ class LeaderboardQuery(Schema):
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-# Responses (documentation of what the API returns; not used to load anything).
-
-class Job(Schema):
-    job_id = fields.UUID()
-    status = fields.Str(validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
-    result = fields.Dict(allow_none=True)
-    error = fields.Dict(allow_none=True)
-    created_at = fields.Str()
-    updated_at = fields.Str()
-    challenge_ids = fields.List(fields.UUID())
-    workout_log_id = fields.UUID()
-    activity_id = fields.UUID()
-    habit_log_id = fields.UUID()
-    community_challenge_id = fields.UUID()
+class InsightSearchQuery(Schema):
+    q = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
 
 
-class ProblemDetails(Schema):
-    type = fields.Str()
-    title = fields.Str()
-    status = fields.Int()
+# Responses: documentation of what the API returns (never used to load anything). Every field
+# of a Response is always present, null when it has no value (`allow_none`), unless its metadata
+# says `optional`; api.openapi lists them as required, so a generated client needs no checks.
+
+class Response(Schema):
+    pass
+
+
+class AnyOf(fields.Raw):
+    """A value of one of several response schemas (which one, its sibling field says)."""
+
+    def __init__(self, *schemas: type, **kwargs):
+        super().__init__(**kwargs)
+        self.schemas = schemas
+
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+CHALLENGE_STATUSES = ("pending", "accepted", "declined", "completed", "expired", "abandoned")
+CHALLENGE_RESULTS = ("victory", "failed", "quit", "in_progress", "pending", "declined", "expired")
+ACTIVITY_TYPES = ("workout_completed", "challenge_victory", "challenge_completed")
+NOTIFICATION_TYPES = ("challenge_received", "challenge_accepted", "challenge_declined", "challenge_completed",
+                      "challenge_beaten", "challenge_abandoned", "challenge_retried", "challenge_expired",
+                      "community_milestone", "community_completed")
+EVENT_TYPES = ("challenge_created", "challenge_accepted", "challenge_declined", "challenge_completed",
+               "challenge_abandoned", "challenge_retried", "challenge_expired", "challenge_withdrawn",
+               "community_joined", "community_milestone", "community_completed")
+INSIGHT_KINDS = ("retry_pattern", "quit_pattern", "win_rate_by_kind", "persistence", "tough_benchmarks",
+                 "favourite_kind", "encouragement")
+PARTICIPATION_STATUSES = ("active", "completed", "ended")
+MILESTONES = (25, 50, 75, 100)
+
+
+def one_of(values) -> validate.OneOf:
+    return validate.OneOf(list(values))
+
+
+def optional(description: str) -> dict:
+    return {"optional": True, "description": description}
+
+
+class JobError(Response):
+    code = fields.Str(validate=one_of(ERROR_CODES))
     detail = fields.Str()
-    code = fields.Str()
-    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    dependency = fields.Str(validate=one_of(DEPENDENCIES), metadata=optional(
+        "With `service_unavailable`: the service that stayed unavailable."))
+
+
+class Job(Response):
+    """A command and where it stands; `result` is null until it has succeeded."""
+
     job_id = fields.UUID()
-    dependency = fields.Str(validate=validate.OneOf(["postgres", "redis", "chromadb"]),
-                            metadata={"description": "With 503: the service that is unavailable."})
+    status = fields.Str(validate=one_of(JOB_STATUSES))
+    error = fields.Nested(JobError, allow_none=True, metadata={"description": "When it failed."})
+    created_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When it was accepted; null once only the recorded outcome is left (after 24 h)."})
+    updated_at = fields.DateTime(allow_none=True)
 
 
-class Profile(Schema):
+class WorkoutStats(Response):
+    duration_minutes = fields.Float()
+    total_volume = fields.Float()
+    volume_unit = fields.Str(validate=one_of(VOLUME_UNITS))
+    total_volume_kg = fields.Float(metadata={"description": "total_volume in kilograms, what results compare."})
+
+
+class ProfileFields(Response):
     id = fields.UUID()
     display_name = fields.Str()
     avatar_url = fields.Str(allow_none=True)
     timezone = fields.Str()
+
+
+# Job results, one per kind of mutation: what the command did.
+
+class ProfileChange(Response):
+    user = fields.Nested(ProfileFields, metadata={"description": "Your profile after the change."})
+
+
+class FriendshipChange(Response):
+    friend_id = fields.UUID(metadata={"description": "The other user."})
+    status = fields.Str(validate=one_of(["pending", "accepted", "removed"]),
+                        metadata={"description": "The friendship after the change."})
+
+
+class CommunityProgress(Response):
+    community_challenge_id = fields.UUID()
+    added = fields.Float(metadata={"description": "What this log added, in the challenge's unit."})
+    total = fields.Float()
+    target = fields.Float()
+    percentage = fields.Float()
+    milestones = fields.List(fields.Int(validate=one_of(MILESTONES)),
+                             metadata={"description": "Milestones this log crossed (usually none)."})
+
+
+class WorkoutLogged(Response):
+    workout_log_id = fields.UUID()
+    activity_id = fields.UUID(metadata={"description": "Its workout_completed post in your friends' feed."})
+    points = fields.Int(metadata={"description": "Points earned, streak multiplier included."})
+    community = fields.List(fields.Nested(CommunityProgress),
+                            metadata={"description": "Each community challenge it counted towards."})
+
+
+class HabitLogged(Response):
+    habit_log_id = fields.UUID()
+    points = fields.Int(metadata={"description": "Points earned, streak multiplier included."})
+    community = fields.List(fields.Nested(CommunityProgress),
+                            metadata={"description": "Each habit challenge it counted towards."})
+
+
+class ChallengesCreated(Response):
+    challenge_ids = fields.List(fields.UUID(), metadata={"description": "One per recipient, in order."})
+    status = fields.Str(validate=one_of(["pending", "accepted"]),
+                        metadata={"description": "pending; accepted for BEAT THIS."})
+
+
+class ChallengeStatusChange(Response):
+    challenge_id = fields.UUID()
+    status = fields.Str(validate=one_of(["accepted", "declined", "withdrawn"]))
+
+
+class ChallengeCompleted(Response):
+    challenge_id = fields.UUID()
+    status = fields.Str(validate=one_of(["completed"]))
+    did_beat = fields.Bool()
+    result = fields.Str(validate=one_of(["victory", "failed"]), metadata={"description": "From your side."})
+    challenger_stats = fields.Nested(WorkoutStats, metadata={"description": "The target."})
+    challenged_stats = fields.Nested(WorkoutStats, metadata={"description": "Your attempt."})
+    activity_id = fields.UUID(allow_none=True, metadata={
+        "description": "The result's post in your friends' feed (null when AUTO_POST_TO_FEED is off)."})
+
+
+class ChallengeAbandoned(Response):
+    challenge_id = fields.UUID()
+    status = fields.Str(validate=one_of(["abandoned"]))
+    quit_reason = fields.Str()
+    partial_stats = fields.Nested(WorkoutStats, allow_none=True)
+
+
+class ChallengeRetried(Response):
+    challenge_ids = fields.List(fields.UUID(), metadata={"description": "The rematch (one id)."})
+    status = fields.Str(validate=one_of(["accepted"]))
+    retried_from_challenge_id = fields.UUID()
+    round = fields.Int(metadata={"description": "2 for the first rematch, 3 for the next, ..."})
+
+
+class CreatedCommunityChallenge(Response):
+    id = fields.UUID()
+    created_by = fields.UUID()
+    name = fields.Str()
+    description = fields.Str()
+    challenge_type = fields.Str(validate=one_of(COMMUNITY_TYPES))
+    habit_name = fields.Str(allow_none=True)
+    target_value = fields.Float()
+    unit = fields.Str()
+    duration_days = fields.Int()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    points_reward = fields.Int()
+    max_participants = fields.Int(allow_none=True)
+    participant_count = fields.Int()
+    is_active = fields.Bool()
+    closed_at = fields.DateTime(allow_none=True, metadata={"description": "Set when the scheduler closes it."})
+    created_at = fields.DateTime()
+
+
+class CommunityChallengeCreated(Response):
+    community_challenge = fields.Nested(CreatedCommunityChallenge)
+
+
+class CommunityJoined(Response):
+    community_challenge_id = fields.UUID()
+    participant_id = fields.UUID()
+    joined_at = fields.DateTime()
+    participant_count = fields.Int(metadata={"description": "You included."})
+
+
+class NotificationMarkedRead(Response):
+    notification_id = fields.UUID()
+    is_read = fields.Bool()
+    read_at = fields.DateTime()
+
+
+class NotificationsMarkedRead(Response):
+    marked_read = fields.Int(metadata={"description": "How many were unread."})
+
+
+class ProblemDetails(Response):
+    """RFC 9457 problem details, as every error is sent (`application/problem+json`)."""
+
+    type = fields.Str(metadata={"description": "A URI naming the kind of error; ends with `code`."})
+    title = fields.Str()
+    status = fields.Int()
+    detail = fields.Str(metadata={"description": "What went wrong, for a person to read."})
+    code = fields.Str(validate=one_of(ERROR_CODES), metadata={"description": "Stable, for code to test."})
+    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()), metadata=optional(
+        "With 422: the messages for each field at fault, by its path (`partial_stats.total_volume`, "
+        "`to_user_ids.0`; `_schema` for the body as a whole; `Idempotency-Key` for that header)."))
+    job_id = fields.UUID(metadata=optional("When a job failed: the job."))
+    dependency = fields.Str(validate=one_of(DEPENDENCIES),
+                            metadata=optional("With 503: the service that is unavailable."))
+
+
+class Profile(Response):
+    id = fields.UUID()
+    display_name = fields.Str(metadata={"description": "Empty until you set it with PUT /me."})
+    avatar_url = fields.Str(allow_none=True)
+    timezone = fields.Str(metadata={"description": "IANA name; UTC until you set it."})
     created_at = fields.DateTime()
 
 
@@ -283,7 +467,15 @@ class MyProfile(Profile):
     points = fields.Int(metadata={"description": "Your points total (GET /points for the ledger)."})
 
 
-class UserSummary(Schema):
+class UserProfile(Response):
+    id = fields.UUID()
+    display_name = fields.Str()
+    avatar_url = fields.Str(allow_none=True)
+    created_at = fields.DateTime()
+    is_friend = fields.Bool(metadata={"description": "Whether you are friends (false for yourself)."})
+
+
+class UserSummary(Response):
     id = fields.UUID()
     display_name = fields.Str()
     avatar_url = fields.Str(allow_none=True)
@@ -293,105 +485,149 @@ class Friend(UserSummary):
     friends_since = fields.DateTime()
 
 
-class FriendRequestItem(Schema):
-    id = fields.UUID()
+class FriendRequestItem(Response):
+    id = fields.UUID(metadata={"description": "The other user."})
     display_name = fields.Str()
     avatar_url = fields.Str(allow_none=True)
-    direction = fields.Str(validate=validate.OneOf(["incoming", "outgoing"]))
+    direction = fields.Str(validate=one_of(["incoming", "outgoing"]))
     created_at = fields.DateTime()
 
 
-class Friends(Schema):
+class Friends(Response):
     friends = fields.List(fields.Nested(Friend))
     requests = fields.List(fields.Nested(FriendRequestItem))
 
 
-class WorkoutItem(WorkoutLog):
+class WorkoutItem(Response):
     id = fields.UUID()
+    workout_name = fields.Str()
+    duration_minutes = fields.Float()
+    total_volume = fields.Float()
+    volume_unit = fields.Str(validate=one_of(VOLUME_UNITS))
+    notes = fields.Str(allow_none=True)
+    performed_at = fields.DateTime()
     created_at = fields.DateTime()
 
 
-class WorkoutPage(Schema):
+class WorkoutPage(Response):
     items = fields.List(fields.Nested(WorkoutItem))
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
-class FeedItem(Schema):
+class WorkoutPost(Response):
+    """A workout_completed post."""
+
+    workout_log_id = fields.UUID()
+    workout_name = fields.Str()
+    duration_minutes = fields.Float()
+    total_volume = fields.Float()
+    volume_unit = fields.Str(validate=one_of(VOLUME_UNITS))
+
+
+class ChallengeResultPost(Response):
+    """A challenge_victory or challenge_completed post: the athlete against the target,
+    volumes in the unit the athlete logged."""
+
+    workout_name = fields.Str()
+    challenger_name = fields.Str()
+    challenger_id = fields.UUID()
+    challenge_id = fields.UUID()
+    did_beat = fields.Bool()
+    your_duration = fields.Float()
+    your_volume = fields.Float()
+    their_duration = fields.Float()
+    their_volume = fields.Float()
+    volume_unit = fields.Str(validate=one_of(VOLUME_UNITS))
+    time_difference = fields.Float()
+    volume_difference = fields.Float()
+
+
+class FeedItem(Response):
     id = fields.UUID()
     user = fields.Nested(UserSummary)
-    activity_type = fields.Str()
-    activity_data = fields.Dict()
+    activity_type = fields.Str(validate=one_of(ACTIVITY_TYPES))
+    activity_data = AnyOf(WorkoutPost, ChallengeResultPost, metadata={
+        "description": "WorkoutPost for workout_completed, ChallengeResultPost otherwise."})
     workout_log_id = fields.UUID(allow_none=True)
-    visibility = fields.Str()
+    visibility = fields.Str(validate=one_of(["public", "friends", "private"]))
     created_at = fields.DateTime()
     can_beat_this = fields.Bool(metadata={"description": "A friend's workout you can take on."})
 
 
-class FeedPage(Schema):
+class FeedPage(Response):
     items = fields.List(fields.Nested(FeedItem))
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
-class Challenge(Schema):
+class Comparison(Response):
+    """Completed challenges only: positive differences favour the challenged athlete."""
+
+    target = fields.Nested(WorkoutStats)
+    attempt = fields.Nested(WorkoutStats)
+    time_difference_minutes = fields.Float()
+    volume_difference_kg = fields.Float()
+
+
+class Insight(Response):
+    kind = fields.Str(validate=one_of(INSIGHT_KINDS))
+    text = fields.Str()
+    evidence = fields.Dict(metadata={"description": "The numbers and challenge ids behind the text; "
+                                                    "its keys depend on `kind`."})
+
+
+class Challenge(Response):
     id = fields.UUID()
     from_user_id = fields.UUID()
     to_user_id = fields.UUID()
     workout_log_id = fields.UUID(allow_none=True)
-    activity_id = fields.UUID(allow_none=True)
+    activity_id = fields.UUID(allow_none=True, metadata={"description": "The post it was taken from (BEAT THIS)."})
     workout_name = fields.Str()
-    workout_data = fields.Dict()
+    workout_data = fields.Nested(WorkoutStats, metadata={"description": "The target."})
     challenge_message = fields.Str(allow_none=True)
-    status = fields.Str()
+    status = fields.Str(validate=one_of(CHALLENGE_STATUSES))
     accepted_at = fields.DateTime(allow_none=True)
     declined_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     abandoned_at = fields.DateTime(allow_none=True)
     expired_at = fields.DateTime(allow_none=True)
-    challenger_stats = fields.Dict(allow_none=True)
-    challenged_stats = fields.Dict(allow_none=True)
+    challenger_stats = fields.Nested(WorkoutStats, allow_none=True)
+    challenged_stats = fields.Nested(WorkoutStats, allow_none=True)
     did_beat = fields.Bool(allow_none=True)
     quit_reason = fields.Str(allow_none=True)
-    partial_stats = fields.Dict(allow_none=True)
+    partial_stats = fields.Nested(WorkoutStats, allow_none=True)
     is_retry = fields.Bool()
     retried_from_challenge_id = fields.UUID(allow_none=True)
     retry_count = fields.Int()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     expires_at = fields.DateTime()
-    direction = fields.Str(validate=validate.OneOf(["sent", "received"]))
-    result = fields.Str(validate=validate.OneOf(
-        ["victory", "failed", "quit", "in_progress", "pending", "declined", "expired"]))
+    direction = fields.Str(validate=one_of(["sent", "received"]))
+    result = fields.Str(validate=one_of(CHALLENGE_RESULTS), metadata={"description": "From your side."})
     opponent = fields.Nested(UserSummary)
-    comparison = fields.Nested("Comparison", allow_none=True)
-    encouragement = fields.Nested("Insight", allow_none=True, metadata={
+    comparison = fields.Nested(Comparison, allow_none=True)
+
+
+class ChallengeDetail(Challenge):
+    encouragement = fields.Nested(Insight, allow_none=True, metadata={
         "description": "For you as the challenged athlete of a pending or accepted challenge: a "
                        "line drawn from your results on similar workouts, or null."})
 
 
-class Comparison(Schema):
-    """Completed challenges only: positive differences favour the challenged athlete."""
-
-    target = fields.Dict()
-    attempt = fields.Dict()
-    time_difference_minutes = fields.Float()
-    volume_difference_kg = fields.Float()
-
-
-class ChallengePage(Schema):
+class ChallengePage(Response):
     items = fields.List(fields.Nested(Challenge))
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
 class ChainLink(Challenge):
     depth = fields.Int(metadata={"description": "0 for the original, 1 for its first retry, ..."})
 
 
-class RetryChain(Schema):
+class RetryChain(Response):
     root_challenge_id = fields.UUID()
     items = fields.List(fields.Nested(ChainLink))
 
 
-class RetryStats(Schema):
+class RetryStats(Response):
     total_retries = fields.Int()
     retries_won = fields.Int()
     retry_win_rate = fields.Float(allow_none=True)
@@ -399,13 +635,13 @@ class RetryStats(Schema):
     avg_retries_to_win = fields.Float(allow_none=True)
 
 
-class AbandonmentStats(Schema):
+class AbandonmentStats(Response):
     total_abandoned = fields.Int()
     most_common_quit_reason = fields.Str(allow_none=True)
     abandonment_rate = fields.Float(allow_none=True)
 
 
-class ChallengeStats(Schema):
+class ChallengeStats(Response):
     won = fields.Int()
     lost = fields.Int()
     quit = fields.Int()
@@ -417,7 +653,7 @@ class ChallengeStats(Schema):
     abandonment = fields.Nested(AbandonmentStats)
 
 
-class LeaderboardRow(Schema):
+class LeaderboardRow(Response):
     rank = fields.Int()
     user = fields.Nested(UserSummary)
     wins = fields.Int()
@@ -429,81 +665,70 @@ class LeaderboardRow(Schema):
     challenges_sent = fields.Int()
 
 
-class Leaderboard(Schema):
-    scope = fields.Str()
-    refreshed_at = fields.DateTime()
+class Leaderboard(Response):
+    scope = fields.Str(validate=one_of(["global", "friends"]))
+    refreshed_at = fields.DateTime(allow_none=True, metadata={"description": "When the board was last rebuilt."})
     items = fields.List(fields.Nested(LeaderboardRow))
     me = fields.Nested(LeaderboardRow)
 
 
-class QuitReason(Schema):
+class QuitReason(Response):
     label = fields.Str()
     text = fields.Str(allow_none=True, metadata={"description": "What to send as quit_reason; "
                                                                 "null for the custom entry."})
     custom = fields.Bool()
-    max_length = fields.Int()
+    max_length = fields.Int(metadata=optional("The custom entry only."))
 
 
-class QuitReasons(Schema):
+class QuitReasons(Response):
     items = fields.List(fields.Nested(QuitReason))
 
 
-class Notification(Schema):
+class Notification(Response):
     id = fields.UUID()
     challenge_id = fields.UUID(allow_none=True)
     community_challenge_id = fields.UUID(allow_none=True)
-    notification_type = fields.Str()
-    data = fields.Dict()
+    notification_type = fields.Str(validate=one_of(NOTIFICATION_TYPES))
+    data = fields.Dict(metadata={"description": "What the screen shows: workout_name, did_beat and "
+                                                "quit_reason for a challenge; the challenge's name, "
+                                                "milestone and progress for a community one."})
     is_read = fields.Bool()
     read_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
-    actor = fields.Nested(UserSummary, allow_none=True)
+    actor = fields.Nested(UserSummary, allow_none=True, metadata={"description": "Who caused it."})
 
 
-class NotificationPage(Schema):
+class NotificationPage(Response):
     items = fields.List(fields.Nested(Notification))
     unread_count = fields.Int()
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
-class InsightSearchQuery(Schema):
-    q = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
-    limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
-
-
-class Insight(Schema):
-    kind = fields.Str(validate=validate.OneOf(
-        ["retry_pattern", "quit_pattern", "win_rate_by_kind", "persistence", "tough_benchmarks",
-         "favourite_kind", "encouragement"]))
-    text = fields.Str()
-    evidence = fields.Dict(metadata={"description": "The numbers and challenge ids behind the text."})
-
-
-class Insights(Schema):
+class Insights(Response):
     items = fields.List(fields.Nested(Insight))
 
 
-class EventMatch(Schema):
+class EventMatch(Response):
     event_id = fields.UUID()
-    event_type = fields.Str()
+    event_type = fields.Str(validate=one_of(EVENT_TYPES))
     text = fields.Str(metadata={"description": "The event as the log's sentence."})
     challenge_id = fields.UUID(allow_none=True, metadata={"description": "For friend-challenge events."})
     community_challenge_id = fields.UUID(allow_none=True, metadata={"description": "For community events."})
     workout_name = fields.Str(allow_none=True)
-    workout_kind = fields.Str(allow_none=True)
+    workout_kind = fields.Str(allow_none=True, validate=one_of(WORKOUT_KINDS))
     created_at = fields.DateTime()
     similarity = fields.Float(metadata={"description": "Cosine similarity to the query, 1 at best."})
 
 
-class EventMatches(Schema):
+class EventMatches(Response):
     items = fields.List(fields.Nested(EventMatch))
 
 
-class CommunityChallenge(Schema):
+class CommunityChallenge(Response):
     id = fields.UUID()
     name = fields.Str()
     description = fields.Str()
-    challenge_type = fields.Str(validate=validate.OneOf(COMMUNITY_TYPES))
+    challenge_type = fields.Str(validate=one_of(COMMUNITY_TYPES))
     habit_name = fields.Str(allow_none=True)
     target_value = fields.Float()
     unit = fields.Str()
@@ -520,44 +745,45 @@ class CommunityChallenge(Schema):
     created_at = fields.DateTime()
 
 
-class CommunityChallengePage(Schema):
+class CommunityChallengePage(Response):
     items = fields.List(fields.Nested(CommunityChallenge))
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
-class Participation(Schema):
+class Participation(Response):
     community_challenge_id = fields.UUID()
     name = fields.Str()
-    challenge_type = fields.Str()
+    challenge_type = fields.Str(validate=one_of(COMMUNITY_TYPES))
     total = fields.Float()
     target = fields.Float()
     unit = fields.Str()
     percentage = fields.Float(metadata={"description": "total / target, capped at 100."})
-    milestone = fields.Int(metadata={"description": "The highest milestone reached: 0, 25, 50, 75 or 100."})
+    milestone = fields.Int(validate=one_of((0,) + MILESTONES),
+                           metadata={"description": "The highest milestone reached."})
     rank = fields.Int(metadata={"description": "By total; ties go to whoever got there first."})
     participants = fields.Int()
     days_left = fields.Int()
     points_reward = fields.Int()
-    status = fields.Str(validate=validate.OneOf(["active", "completed", "ended"]))
+    status = fields.Str(validate=one_of(PARTICIPATION_STATUSES))
     joined_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
     ends_at = fields.DateTime()
 
 
-class Participations(Schema):
+class Participations(Response):
     items = fields.List(fields.Nested(Participation))
 
 
-class CommunityRank(Schema):
+class CommunityRank(Response):
     rank = fields.Int()
     user = fields.Nested(UserSummary)
     total = fields.Float()
     percentage = fields.Float()
-    status = fields.Str()
+    status = fields.Str(validate=one_of(PARTICIPATION_STATUSES))
     is_you = fields.Bool()
 
 
-class CommunityLeaderboard(Schema):
+class CommunityLeaderboard(Response):
     community_challenge_id = fields.UUID()
     target = fields.Float()
     unit = fields.Str()
@@ -567,41 +793,40 @@ class CommunityLeaderboard(Schema):
                        metadata={"description": "Your own row wherever it ranks; null if you have not joined."})
 
 
-class PointsEntry(Schema):
+class PointsEntry(Response):
     id = fields.UUID()
-    action = fields.Str(validate=validate.OneOf(
+    action = fields.Str(validate=one_of(
         ["workout_completed", "habit_logged", "challenge_milestone", "challenge_completed"]))
     points = fields.Int()
     base_points = fields.Int()
     multiplier = fields.Float()
     streak_days = fields.Int(allow_none=True)
     source_id = fields.UUID(metadata={"description": "The workout or habit log, or the participation."})
-    milestone = fields.Int(allow_none=True)
+    milestone = fields.Int(allow_none=True, validate=one_of(MILESTONES))
     community_challenge_id = fields.UUID(allow_none=True)
     challenge_name = fields.Str(allow_none=True)
     created_at = fields.DateTime()
 
 
-class Points(Schema):
+class Points(Response):
     total = fields.Int()
     current_streak = fields.Int(metadata={"description": "Consecutive days with a workout or habit, "
                                           "in your time zone, up to today (or yesterday)."})
     multiplier = fields.Float(metadata={"description": "What a workout or habit logged now is multiplied by."})
     items = fields.List(fields.Nested(PointsEntry))
-    next_cursor = fields.Str(allow_none=True)
+    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
 
 
-class Health(Schema):
-    status = fields.Str(required=True, validate=validate.OneOf(["ok"]))
+class Health(Response):
+    status = fields.Str(validate=one_of(["ok"]))
 
 
-class ReadinessChecks(Schema):
-    postgres = fields.Str(required=True, metadata={"description": "`ok` or `error: <reason>`"})
-    redis = fields.Str(required=True, metadata={"description": "`ok` or `error: <reason>`"})
-    chromadb = fields.Str(required=True, metadata={"description": "`ok` or `error: <reason>`"})
+class ReadinessChecks(Response):
+    postgres = fields.Str(metadata={"description": "`ok` or `error: <reason>`"})
+    redis = fields.Str(metadata={"description": "`ok` or `error: <reason>`"})
+    chromadb = fields.Str(metadata={"description": "`ok` or `error: <reason>`"})
 
 
-class Readiness(Schema):
-    status = fields.Str(required=True, validate=validate.OneOf(["ok", "degraded", "unavailable"]))
-    checks = fields.Nested(ReadinessChecks, required=True)
-
+class Readiness(Response):
+    status = fields.Str(validate=one_of(["ok", "degraded", "unavailable"]))
+    checks = fields.Nested(ReadinessChecks)

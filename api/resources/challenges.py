@@ -9,8 +9,10 @@ from api.db import Q
 from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
 from api.schemas import (
-    QUIT_REASONS, MAX_QUIT_REASON, Challenge, ChallengeAbandon, ChallengeComplete, ChallengeCreate,
-    ChallengeListQuery, ChallengePage, ChallengeRetry, ChallengeStats, RetryChain, QuitReasons)
+    QUIT_REASONS, MAX_QUIT_REASON, ChallengeAbandon, ChallengeAbandoned, ChallengeComplete,
+    ChallengeCompleted, ChallengeCreate, ChallengeDetail, ChallengeListQuery, ChallengePage,
+    ChallengeRetried, ChallengeRetry, ChallengesCreated, ChallengeStats, ChallengeStatusChange,
+    RetryChain, QuitReasons)
 from api.validation import decode_cursor, load_body, load_query, page
 from workers.challenge_access import check_access, check_latest_round
 from workers.event_log import EventLogUnavailable
@@ -78,10 +80,15 @@ def new_challenge_ids(count: int = 1) -> dict:
 
 
 class ChallengeCreate:
-    openapi = {"post": Op("Challenge 1 to 20 friends to beat one of your logged workouts "
-                          "(`to_user_ids`, `workout_log_id`), or BEAT THIS: take on a friend's "
-                          "workout post (`activity_id`); that challenge starts accepted.",
-                          body=ChallengeCreate, mutation=True, errors=(403, 404, 409, 422))}
+    openapi = {"post": Op("createChallenge", "Challenge friends, or BEAT THIS", body=ChallengeCreate,
+                          result=ChallengesCreated, ids=("challenge_ids",), creates=True, errors=(403, 404),
+                          body_example={"to_user_ids": ["0b6f1e5c-4b8e-4d3a-9a55-0c7c2f3b9d11"],
+                                        "workout_log_id": "5d2a9c4e-1f3b-4e8a-8c6d-7b9e0a1c2d3f",
+                                        "message": "Beat this! 💪"},
+                          description="Challenge 1 to 20 friends to beat one of your logged "
+                                      "workouts (`to_user_ids`, `workout_log_id`), or BEAT THIS: "
+                                      "take on a friend's workout post (`activity_id`); that "
+                                      "challenge starts accepted.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -140,14 +147,12 @@ class ChallengeCommand:
     """`POST /challenges/<verb>/{id}`: one command by one side of the challenge, allowed from
     the given statuses."""
 
-    def __init__(self, db, dispatcher, *, verb: str, summary: str, status, schema=None,
-                 body_optional: bool = False, creates: bool = False, also=None):
+    def __init__(self, db, dispatcher, *, verb: str, op: Op, status, also=None):
         self.db, self.dispatcher = db, dispatcher
-        self.actor, self.status, self.creates = f"challenges.{verb}", status, creates
+        self.actor, self.status, self.creates = f"challenges.{verb}", status, op.creates
         self.also = also
-        self.schema, self.body_optional = schema and schema(), body_optional
-        self.openapi = {"post": Op(summary, body=schema, mutation=True,
-                                   errors=(403, 404, 409) + ((422,) if schema else ()))}
+        self.schema, self.body_optional = op.body and op.body(), op.body_optional
+        self.openapi = {"post": op}
 
     def on_post(self, req, resp, challenge_id):
         caller, challenge_id = req.context.caller.id, str(challenge_id)
@@ -163,28 +168,44 @@ class ChallengeCommand:
 
 def command_routes(db, dispatcher) -> list[tuple[str, ChallengeCommand]]:
     commands = [
-        dict(verb="accept", summary="Accept a pending challenge sent to you.", status="pending"),
-        dict(verb="decline", summary="Decline a pending challenge sent to you.", status="pending"),
-        dict(verb="complete", status="accepted", schema=ChallengeComplete,
-             summary="Report your attempt at an accepted challenge; the worker decides whether "
-                     "you beat it and posts the result to your feed."),
-        dict(verb="abandon", status="accepted", schema=ChallengeAbandon,
-             summary="Quit an accepted challenge with a reason the challenger will see."),
-        dict(verb="retry", status=("completed", "abandoned"), schema=ChallengeRetry,
-             body_optional=True, creates=True, also=check_latest_round,
-             summary="Rematch: a new accepted challenge against the same target, linked to "
-                     "this round (the latest of its chain). The body is optional."),
+        dict(verb="accept", status="pending", op=Op(
+            "acceptChallenge", "Accept a challenge", result=ChallengeStatusChange, errors=(403,),
+            description="A pending challenge sent to you.")),
+        dict(verb="decline", status="pending", op=Op(
+            "declineChallenge", "Decline a challenge", result=ChallengeStatusChange, errors=(403,),
+            description="A pending challenge sent to you.")),
+        dict(verb="complete", status="accepted", op=Op(
+            "completeChallenge", "Report your attempt", body=ChallengeComplete,
+            result=ChallengeCompleted, errors=(403,),
+            body_example={"duration_minutes": 28, "total_volume": 12500, "volume_unit": "lb"},
+            description="Your attempt at an accepted challenge: you beat it with a time no longer "
+                        "and a volume no smaller than the target. The result is posted to your "
+                        "feed and the challenger is told.")),
+        dict(verb="abandon", status="accepted", op=Op(
+            "abandonChallenge", "Quit a challenge", body=ChallengeAbandon,
+            result=ChallengeAbandoned, errors=(403,),
+            body_example={"quit_reason": "Too hard for me 😓",
+                          "partial_stats": {"duration_minutes": 20, "total_volume": 4000}},
+            description="An accepted challenge, with a reason the challenger will see.")),
+        dict(verb="retry", status=("completed", "abandoned"),
+             also=check_latest_round, op=Op(
+                 "retryChallenge", "Rematch", body=ChallengeRetry, body_optional=True,
+                 result=ChallengeRetried, ids=("challenge_ids",), creates=True, errors=(403,),
+                 body_example={"message": "Round 2! 💪"},
+                 description="A new accepted challenge against the same target, linked to this "
+                             "round (the latest of its chain). The body is optional.")),
     ]
     return [(f"/challenges/{spec['verb']}/{{challenge_id:uuid}}", ChallengeCommand(db, dispatcher, **spec))
             for spec in commands]
 
 
 class ChallengeItem:
-    openapi = {"get": Op("A challenge you take part in; when it is pending or accepted and you are "
-                         "the one challenged, with `encouragement` from your results on similar "
-                         "workouts.", response=Challenge, errors=(404,)),
-               "delete": Op("Withdraw a pending challenge you sent.", mutation=True,
-                            errors=(403, 404, 409))}
+    openapi = {"get": Op("getChallenge", "A challenge", response=ChallengeDetail,
+                         description="One you take part in; when it is pending or accepted and "
+                                     "you are the one challenged, with `encouragement` from your "
+                                     "results on similar workouts."),
+               "delete": Op("withdrawChallenge", "Withdraw a challenge", result=ChallengeStatusChange,
+                            errors=(403,), description="A pending challenge you sent.")}
 
     def __init__(self, db, dispatcher, event_log):
         self.db, self.dispatcher, self.event_log = db, dispatcher, event_log
@@ -217,10 +238,11 @@ class ChallengeItem:
 
 
 class ChallengeList:
-    openapi = {"get": Op("Your challenge history, newest first: the five tabs of the history "
-                         "screen (`filter`), sent, received or both (`direction`). `won` and "
-                         "`lost` are from your side.", query=ChallengeListQuery,
-                         response=ChallengePage)}
+    openapi = {"get": Op("listChallenges", "Your challenge history",
+                         query=ChallengeListQuery, response=ChallengePage,
+                         description="Newest first: the five tabs of the history screen "
+                                     "(`filter`), sent, received or both (`direction`). `won` and "
+                                     "`lost` are from your side.")}
 
     def __init__(self, db):
         self.db = db
@@ -239,8 +261,8 @@ class ChallengeList:
 
 
 class ChallengeChain:
-    openapi = {"get": Op("The whole retry chain the challenge belongs to, original first.",
-                         response=RetryChain, errors=(404,))}
+    openapi = {"get": Op("getRetryChain", "A challenge's retry chain", response=RetryChain,
+                         description="The whole chain the challenge belongs to, original first.")}
 
     def __init__(self, db):
         self.db = db
@@ -256,8 +278,10 @@ class ChallengeChain:
 
 
 class ChallengeStatsResource:
-    openapi = {"get": Op("Your numbers for the profile screen: results as the challenged and "
-                         "as the challenger, retries and quitting.", response=ChallengeStats)}
+    openapi = {"get": Op("getChallengeStats", "Your challenge stats",
+                         response=ChallengeStats,
+                         description="Your numbers for the profile screen: results as the "
+                                     "challenged and as the challenger, retries and quitting.")}
 
     def __init__(self, db):
         self.db = db
@@ -272,7 +296,9 @@ class ChallengeStatsResource:
 
 
 class QuitReasonsResource:
-    openapi = {"get": Op("The quick replies of the quit dialog, in order, and the custom entry.",
+    openapi = {"get": Op("listQuitReasons", "The quit dialog's choices",
+                         description="The quick replies of the quit dialog, in order, and the "
+                                     "custom entry.",
                          response=QuitReasons, offline=True)}
     items = [{"label": reason, "text": reason, "custom": False} for reason in QUIT_REASONS] + [
         {"label": "Custom reason...", "text": None, "custom": True, "max_length": MAX_QUIT_REASON}]

@@ -8,8 +8,8 @@ from api.db import Q
 from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
 from api.schemas import (
-    CommunityChallenge, CommunityChallengeCreate, CommunityChallengePage, CommunityLeaderboard,
-    CommunityLeaderboardQuery, Page, Participations)
+    CommunityChallenge, CommunityChallengeCreate, CommunityChallengeCreated, CommunityChallengePage,
+    CommunityJoined, CommunityLeaderboard, CommunityLeaderboardQuery, Page, Participations)
 from api.validation import decode_cursor, load_body, load_query, page
 from workers.community_rules import check_joinable, percentage
 
@@ -28,11 +28,16 @@ def participation_view(row: dict) -> dict:
 
 class CommunityChallenges:
     openapi = {
-        "post": Op("Create a community challenge (a token with role coach or admin).",
-                   body=CommunityChallengeCreate, mutation=True, errors=(403, 422)),
-        "get": Op("Open community challenges (not yet over), newest first, with the number of "
-                  "participants, days left and whether you have joined.",
-                  query=Page, response=CommunityChallengePage),
+        "post": Op("createCommunityChallenge", "Create a community challenge",
+                   body=CommunityChallengeCreate, result=CommunityChallengeCreated,
+                   ids=("community_challenge_id",), creates=True, errors=(403,),
+                   body_example={"name": "30 workouts in 30 days", "challenge_type": "workouts",
+                                 "target_value": 30, "duration_days": 30, "points_reward": 500},
+                   description="For a token with role coach or admin."),
+        "get": Op("listCommunityChallenges", "Open community challenges", query=Page,
+                  response=CommunityChallengePage,
+                  description="Those not yet over, newest first, with the number of participants, "
+                              "days left and whether you have joined."),
     }
 
     def __init__(self, db, dispatcher):
@@ -57,8 +62,8 @@ class CommunityChallenges:
 
 
 class CommunityChallengeItem:
-    openapi = {"get": Op("One community challenge, open or over.", response=CommunityChallenge,
-                         errors=(404,))}
+    openapi = {"get": Op("getCommunityChallenge", "A community challenge", response=CommunityChallenge,
+                         description="Open or over.")}
 
     def __init__(self, db):
         self.db = db
@@ -72,8 +77,9 @@ class CommunityChallengeItem:
 
 
 class CommunityJoin:
-    openapi = {"post": Op("Join an open community challenge; your workouts and habits count "
-                          "towards it from now on.", mutation=True, errors=(404, 409))}
+    openapi = {"post": Op("joinCommunityChallenge", "Join a community challenge", result=CommunityJoined,
+                          description="An open one; your workouts and habits count towards it "
+                                      "from now on.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -92,9 +98,11 @@ class CommunityJoin:
 
 
 class MyCommunityChallenges:
-    openapi = {"get": Op("Each community challenge you joined: your total against the target, "
-                         "percentage, rank of all participants, days left, reward and status; "
-                         "active ones first.", response=Participations)}
+    openapi = {"get": Op("listMyCommunityChallenges", "Your community challenges",
+                         response=Participations,
+                         description="Each one you joined: your total against the target, "
+                                     "percentage, rank of all participants, days left, reward and "
+                                     "status; active ones first.")}
 
     def __init__(self, db):
         self.db = db
@@ -107,9 +115,10 @@ class MyCommunityChallenges:
 
 
 class CommunityChallengeLeaderboard:
-    openapi = {"get": Op("The top participants of a community challenge, and your own row "
-                         "wherever it ranks (null if you have not joined).",
-                         query=CommunityLeaderboardQuery, response=CommunityLeaderboard, errors=(404,))}
+    openapi = {"get": Op("getCommunityLeaderboard", "A community challenge's leaderboard",
+                         query=CommunityLeaderboardQuery, response=CommunityLeaderboard,
+                         description="The top participants, and your own row wherever it ranks "
+                                     "(null if you have not joined).")}
 
     def __init__(self, db):
         self.db = db

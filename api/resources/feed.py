@@ -16,8 +16,9 @@ def feed_item(row: dict) -> dict:
 
 
 class Feed:
-    openapi = {"get": Op("Your posts and your friends' posts, newest first.", query=Page,
-                         response=FeedPage)}
+    openapi = {"get": Op("listFeed", "Your activity feed", query=Page, response=FeedPage,
+                         description="Your posts and your friends' posts, newest first; "
+                                     "`can_beat_this` marks a friend's workout you can take on.")}
 
     def __init__(self, db):
         self.db = db

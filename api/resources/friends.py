@@ -1,15 +1,17 @@
 from api.db import Q
 from api.errors import Problem, not_found
 from api.openapi import Op
-from api.schemas import FriendRequest, Friends as FriendsSchema
+from api.schemas import FriendRequest, Friends as FriendsSchema, FriendshipChange
 from api.validation import load_body
 
 FRIEND_REQUEST = FriendRequest()
 
 
 class FriendRequests:
-    openapi = {"post": Op("Ask a user to be friends (accepts theirs if they asked first).",
-                          body=FriendRequest, mutation=True, errors=(404, 409, 422))}
+    openapi = {"post": Op("sendFriendRequest", "Ask a user to be friends", body=FriendRequest,
+                          result=FriendshipChange, creates=True, errors=(404,),
+                          body_example={"user_id": "0b6f1e5c-4b8e-4d3a-9a55-0c7c2f3b9d11"},
+                          description="Accepts theirs instead if they asked you first.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -31,7 +33,8 @@ class FriendRequests:
 
 
 class FriendRequestAccept:
-    openapi = {"post": Op("Accept a friend request.", mutation=True, errors=(404, 409))}
+    openapi = {"post": Op("acceptFriendRequest", "Accept a friend request", result=FriendshipChange,
+                          description="`user_id` is the user who asked.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -52,8 +55,8 @@ class FriendRequestAccept:
 
 
 class Friend:
-    openapi = {"delete": Op("Unfriend someone; past challenges stay in history.",
-                            mutation=True, errors=(404,))}
+    openapi = {"delete": Op("removeFriend", "Unfriend someone", result=FriendshipChange,
+                            description="Past challenges stay in your history.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -71,7 +74,9 @@ class Friend:
 
 
 class Friends:
-    openapi = {"get": Op("Your friends and pending friend requests.", response=FriendsSchema)}
+    openapi = {"get": Op("listFriends", "Your friends and friend requests", response=FriendsSchema,
+                         description="Your friends, and the requests you sent or received that "
+                                     "are still pending.")}
 
     def __init__(self, db):
         self.db = db

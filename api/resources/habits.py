@@ -1,15 +1,18 @@
 import uuid
 
 from api.openapi import Op
-from api.schemas import HabitLog
+from api.schemas import HabitLog, HabitLogged
 from api.validation import load_body
 
 HABIT_LOG = HabitLog()
 
 
 class Habits:
-    openapi = {"post": Op("Log a habit (`value` of it, default 1); it earns points and counts "
-                          "towards your habit challenges.", body=HabitLog, mutation=True)}
+    openapi = {"post": Op("logHabit", "Log a habit", body=HabitLog, result=HabitLogged,
+                          ids=("habit_log_id",), creates=True,
+                          body_example={"habit_name": "water", "value": 8},
+                          description="`value` of it (default 1); it earns points and counts "
+                                      "towards your habit challenges.")}
 
     def __init__(self, dispatcher):
         self.dispatcher = dispatcher

@@ -13,7 +13,12 @@ class Health:
     """Alive: answers at once and touches no dependency, so it stays true while they are down."""
 
     public = True
-    openapi = {"get": Op("The process is up (checks no dependency).", response=HealthSchema, offline=True)}
+    openapi = {"get": Op("getHealth", "Liveness", response=HealthSchema, offline=True,
+                         description="The process is up (checks no dependency).")}
+
+    def __init__(self, documented: bool = True):
+        if not documented:  # an alias of the documented path
+            self.openapi = None
 
     def on_get(self, req, resp):
         resp.media = {"status": "ok"}
@@ -24,13 +29,16 @@ class Ready:
     checked and reported too, but only makes the answer `degraded` (insights unavailable)."""
 
     public = True
-    openapi = {"get": Op("Whether PostgreSQL, Redis and ChromaDB answer: 200 `ok` or `degraded` "
-                         "(ChromaDB down: insights unavailable), 503 `unavailable` when "
-                         "PostgreSQL or Redis is down; `checks` says which.",
-                         response=Readiness, unavailable=Readiness)}
+    openapi = {"get": Op("getReadiness", "Readiness", response=Readiness, unavailable=Readiness,
+                         description="Whether PostgreSQL, Redis and ChromaDB answer: 200 `ok` or "
+                                     "`degraded` (ChromaDB down: insights unavailable), 503 "
+                                     "`unavailable` when PostgreSQL or Redis is down; `checks` "
+                                     "says which.")}
 
-    def __init__(self, db, redis, event_log):
+    def __init__(self, db, redis, event_log, documented: bool = True):
         self.db, self.redis, self.event_log = db, redis, event_log
+        if not documented:  # an alias of the documented path
+            self.openapi = None
 
     def on_get(self, req, resp):
         checks = {"postgres": self._check(self._postgres), "redis": self._check(self.redis.ping),

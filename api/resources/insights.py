@@ -13,9 +13,9 @@ SEARCH_QUERY = InsightSearchQuery()
 
 
 class InsightList:
-    openapi = {"get": Op("What your own challenge history says about you, each insight only "
-                         "when your data supports it (see the README for the minimum samples).",
-                         response=Insights, errors=(503,))}
+    openapi = {"get": Op("listInsights", "What your history says about you", response=Insights,
+                         description="Each insight only when your data supports it (see "
+                                     "docs/event-log.md for the minimum samples); none at first.")}
 
     def __init__(self, db, event_log):
         self.db, self.event_log = db, event_log
@@ -28,9 +28,11 @@ class InsightList:
 
 
 class InsightSearch:
-    openapi = {"get": Op("Your own events (as challenger or challenged) most similar to `q`, "
-                         "nearest first.", query=InsightSearchQuery, response=EventMatches,
-                         errors=(503,))}
+    openapi = {"get": Op("searchEvents", "Search your own events by meaning",
+                         query=InsightSearchQuery, response=EventMatches,
+                         description="Your own events (as challenger or challenged) most similar "
+                                     "to `q`, nearest first: \"gave up\" finds the challenges you "
+                                     "abandoned.")}
 
     def __init__(self, event_log):
         self.event_log = event_log

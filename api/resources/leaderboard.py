@@ -15,10 +15,13 @@ def leaderboard_row(row: dict) -> dict:
 
 
 class ChallengeLeaderboard:
-    openapi = {"get": Op("Ranked by wins, then win rate, then fewer quits; ties share a rank. "
-                         "`global` or among you and your friends; `me` is always your own row. "
-                         "The board is refreshed every LEADERBOARD_REFRESH_SECONDS "
-                         "(`refreshed_at`).", query=LeaderboardQuery, response=Leaderboard)}
+    openapi = {"get": Op("getChallengeLeaderboard", "The challenge leaderboard", query=LeaderboardQuery,
+                         response=Leaderboard,
+                         description="Ranked by wins, then win rate, then fewer quits; ties share "
+                                     "a rank. `global` or among you and your friends; `me` is always "
+                                     "your own row. The board is rebuilt by the scheduler every "
+                                     "LEADERBOARD_REFRESH_SECONDS (`refreshed_at`), so a result "
+                                     "shows here up to that long after it happened.")}
 
     def __init__(self, db):
         self.db = db

@@ -1,7 +1,8 @@
 from api.db import Q
 from api.errors import not_found
 from api.openapi import Op
-from api.schemas import NotificationPage, NotificationQuery
+from api.schemas import (
+    NotificationMarkedRead, NotificationPage, NotificationQuery, NotificationsMarkedRead)
 from api.validation import decode_cursor, load_query, page
 
 QUERY = NotificationQuery()
@@ -18,9 +19,10 @@ def notification_item(row: dict) -> dict:
 
 
 class Notifications:
-    openapi = {"get": Op("Your notifications, newest first, with the unread count; "
-                         "`unread=true` for unread ones only.",
-                         query=NotificationQuery, response=NotificationPage)}
+    openapi = {"get": Op("listNotifications", "Your notifications", query=NotificationQuery,
+                         response=NotificationPage,
+                         description="Newest first, with the unread count; `unread=true` for "
+                                     "unread ones only.")}
 
     def __init__(self, db):
         self.db = db
@@ -41,8 +43,8 @@ class Notifications:
 
 
 class NotificationRead:
-    openapi = {"post": Op("Mark one of your notifications read (again is fine).", mutation=True,
-                          errors=(404,))}
+    openapi = {"post": Op("markNotificationRead", "Mark a notification read",
+                          result=NotificationMarkedRead, description="Again is fine.")}
 
     def __init__(self, db, dispatcher):
         self.db, self.dispatcher = db, dispatcher
@@ -60,7 +62,8 @@ class NotificationRead:
 
 
 class NotificationsReadAll:
-    openapi = {"post": Op("Mark all your unread notifications read.", mutation=True)}
+    openapi = {"post": Op("markAllNotificationsRead", "Mark all notifications read",
+                          result=NotificationsMarkedRead)}
 
     def __init__(self, dispatcher):
         self.dispatcher = dispatcher

@@ -10,8 +10,9 @@ PAGE = Page()
 
 
 class PointsResource:
-    openapi = {"get": Op("Your points total, current streak and multiplier, and the ledger of "
-                         "awards newest first.", query=Page, response=Points)}
+    openapi = {"get": Op("getPoints", "Your points", query=Page, response=Points,
+                         description="Your points total, current streak and multiplier, and the "
+                                     "ledger of awards newest first.")}
 
     def __init__(self, db):
         self.db = db

@@ -1,7 +1,7 @@
 from api.db import Q
 from api.errors import not_found
 from api.openapi import Op
-from api.schemas import MyProfile, Profile, ProfileUpdate
+from api.schemas import MyProfile, ProfileChange, ProfileUpdate, UserProfile
 from api.validation import load_body
 
 PROFILE_UPDATE = ProfileUpdate()
@@ -9,9 +9,14 @@ PROFILE_UPDATE = ProfileUpdate()
 
 class Me:
     openapi = {
-        "get": Op("Your profile, with your points total.", response=MyProfile, errors=(401, 404)),
-        "put": Op("Create or update your profile (signing up is the first PUT).",
-                  body=ProfileUpdate, mutation=True),
+        "get": Op("getMyProfile", "Your profile", response=MyProfile, errors=(404,),
+                  description="Your profile, with your points total. You exist from your first "
+                              "command: until then this is a 404 `not_found`; afterwards it is your "
+                              "profile, with the defaults (empty display_name, no avatar, UTC) until "
+                              "PUT /me changes them."),
+        "put": Op("updateMyProfile", "Set up or change your profile", body=ProfileUpdate,
+                  result=ProfileChange, body_example={"display_name": "Sarah", "timezone": "Europe/Berlin"},
+                  description="Only the fields you send change; `avatar_url: null` removes the avatar."),
     }
 
     def __init__(self, db, dispatcher):
@@ -30,8 +35,15 @@ class Me:
         self.dispatcher.submit(req, resp, actor="users.update_profile", payload=changes)
 
 
+def public_profile(profile: dict) -> dict:
+    """What anyone may see of a user: not their time zone."""
+    return {key: value for key, value in profile.items() if key != "timezone"}
+
+
 class User:
-    openapi = {"get": Op("A user's public profile.", response=Profile, errors=(401, 404))}
+    openapi = {"get": Op("getUser", "A user's public profile", response=UserProfile, errors=(404,),
+                         description="Anyone's public profile, and whether you are friends. A user "
+                                     "exists from their first command.")}
 
     def __init__(self, db):
         self.db = db
@@ -41,7 +53,5 @@ class User:
             profile = Q.get_profile(conn, user_id=str(user_id))
             if profile is None:
                 raise not_found("No such user.")
-            profile["is_friend"] = Q.are_friends(conn, a=req.context.caller.id, b=str(user_id))
-        if str(user_id) != req.context.caller.id:
-            del profile["timezone"]
-        resp.media = profile
+            is_friend = Q.are_friends(conn, a=req.context.caller.id, b=str(user_id))
+        resp.media = {**public_profile(profile), "is_friend": is_friend}

@@ -2,7 +2,7 @@ import uuid
 
 from api.db import Q
 from api.openapi import Op
-from api.schemas import Page, WorkoutLog, WorkoutPage
+from api.schemas import Page, WorkoutLog, WorkoutLogged, WorkoutPage
 from api.validation import decode_cursor, load_body, load_query, page
 
 WORKOUT_LOG, PAGE = WorkoutLog(), Page()
@@ -10,9 +10,15 @@ WORKOUT_LOG, PAGE = WorkoutLog(), Page()
 
 class Workouts:
     openapi = {
-        "post": Op("Log a workout; it is posted to your friends' feed as workout_completed.",
-                   body=WorkoutLog, mutation=True, errors=(422,)),
-        "get": Op("Your workout logs, newest first.", query=Page, response=WorkoutPage),
+        "post": Op("logWorkout", "Log a workout", body=WorkoutLog, result=WorkoutLogged,
+                   ids=("workout_log_id", "activity_id"), creates=True,
+                   body_example={"workout_name": "Beast Mode Legs", "duration_minutes": 35,
+                                 "total_volume": 10000, "volume_unit": "lb"},
+                   description="It is posted to your friends' feed as workout_completed, earns "
+                               "points (times your streak multiplier) and counts towards the "
+                               "community challenges you joined."),
+        "get": Op("listWorkouts", "Your workout logs", query=Page, response=WorkoutPage,
+                  description="Newest first (by performed_at)."),
     }
 
     def __init__(self, db, dispatcher):

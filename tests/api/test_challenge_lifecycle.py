@@ -510,7 +510,7 @@ def test_a_third_user_cannot_see_a_quit_challenge(api, cast, accepted):
     ("sarah", "accepted", {}, 422, "validation_error", "quit_reason"),
     ("sarah", "accepted", {"quit_reason": PRESETS[1], "partial_stats": {
         "duration_minutes": -1, "total_volume": 0, "volume_unit": "lb"}},
-     422, "validation_error", "partial_stats"),
+     422, "validation_error", "partial_stats.duration_minutes"),
 ], ids=["by-the-challenger", "by-a-stranger", "while-pending", "once-completed",
         "reason-too-long", "reason-blank", "no-reason", "negative-partial-stats"])
 def test_quitting_is_refused(api, conn, redis_client, cast, who, state, body, status, code, field):

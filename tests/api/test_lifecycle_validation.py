@@ -50,16 +50,16 @@ ABANDON_CASES = {
     "reason-null": ({"quit_reason": None}, ["quit_reason"]),
     "reason-with-nul": ({"quit_reason": "Too\u0000hard"}, ["quit_reason"]),
     "unknown-field": ({"quit_reason": "Too hard", "mood": "sad"}, ["mood"]),
-    "partial-negative-duration": (tired({**PARTIAL, "duration_minutes": -1}), ["partial_stats"]),
-    "partial-negative-volume": (tired({**PARTIAL, "total_volume": -5}), ["partial_stats"]),
-    "partial-absurd-volume": (tired({**PARTIAL, "total_volume": 1e12}), ["partial_stats"]),
+    "partial-negative-duration": (tired({**PARTIAL, "duration_minutes": -1}), ["partial_stats.duration_minutes"]),
+    "partial-negative-volume": (tired({**PARTIAL, "total_volume": -5}), ["partial_stats.total_volume"]),
+    "partial-absurd-volume": (tired({**PARTIAL, "total_volume": 1e12}), ["partial_stats.total_volume"]),
     "partial-a-string": (tired("halfway"), ["partial_stats"]),
     "partial-a-list": (tired([12, 3000]), ["partial_stats"]),
     "partial-a-number": (tired(12), ["partial_stats"]),
-    "partial-empty": (tired({}), ["partial_stats"]),
-    "partial-missing-duration": (tired({"total_volume": 3000}), ["partial_stats"]),
-    "partial-unit-stone": (tired({**PARTIAL, "volume_unit": "stone"}), ["partial_stats"]),
-    "partial-unknown-field": (tired({**PARTIAL, "reps": 3}), ["partial_stats"]),
+    "partial-empty": (tired({}), ["partial_stats.duration_minutes", "partial_stats.total_volume"]),
+    "partial-missing-duration": (tired({"total_volume": 3000}), ["partial_stats.duration_minutes"]),
+    "partial-unit-stone": (tired({**PARTIAL, "volume_unit": "stone"}), ["partial_stats.volume_unit"]),
+    "partial-unknown-field": (tired({**PARTIAL, "reps": 3}), ["partial_stats.reps"]),
 }
 
 
@@ -95,8 +95,7 @@ def test_a_missing_partial_duration_is_named_inside_partial_stats(api, cast, acc
     response = api.post(f"/challenges/abandon/{accepted}", cast.sarah, body)
 
     # Then the error points at partial_stats.duration_minutes
-    problem = assert_problem(response, 422, "validation_error", "partial_stats")
-    assert "duration_minutes" in problem["errors"]["partial_stats"], problem
+    assert_problem(response, 422, "validation_error", "partial_stats.duration_minutes")
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
@@ -109,8 +108,8 @@ def test_a_non_finite_partial_duration_is_refused(api, conn, redis_client, cast,
     # When it is posted as raw text
     response = send_raw(api, "POST", f"/challenges/abandon/{accepted}", cast.sarah, body)
 
-    # Then 422 on partial_stats, and the challenge is still on
-    assert_problem(response, 422, "validation_error", "partial_stats")
+    # Then 422 on partial_stats.duration_minutes, and the challenge is still on
+    assert_problem(response, 422, "validation_error", "partial_stats.duration_minutes")
     assert snapshot(conn, redis_client) == before
     assert_still_accepted(api, cast, accepted)
 

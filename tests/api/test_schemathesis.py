@@ -1,12 +1,16 @@
 """Schemathesis over every operation of the served OpenAPI document: whatever it sends, valid or
-not, the API never answers a server error. The app runs in process (WSGI) with the real worker,
-so mutations are carried out; the ids it fuzzes with are rows made through the API here."""
+not, the API never answers a server error, and every answer is one the document promises (its
+status, content type, headers and schema), so a client generated from the document can read it.
+The app runs in process (WSGI) with the real worker, so mutations are carried out; the ids it
+fuzzes with are rows made through the API here."""
 
 import dataclasses
 
 import pytest
 import schemathesis
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance, negative_data_rejection, not_a_server_error, response_headers_conformance,
+    response_schema_conformance, status_code_conformance)
 from schemathesis.config import SchemathesisConfig
 
 from api.auth import issue_token
@@ -111,9 +115,14 @@ def fuzzed_schema(request, worker):
 schema = schemathesis.pytest.from_fixture("fuzzed_schema").include(path_regex="^/")
 
 
+CONTRACT = [not_a_server_error, status_code_conformance, content_type_conformance,
+            response_headers_conformance, response_schema_conformance, negative_data_rejection]
+
+
 @schema.parametrize()
-def test_no_operation_answers_a_server_error(case):
+def test_every_answer_is_one_the_document_promises(case):
     # Given a request Schemathesis generated for one operation, valid or not, mostly with real ids
     # When the coach sends it to the app
-    # Then the answer is not a 5xx
-    case.call_and_validate(checks=[not_a_server_error])
+    # Then the answer is not a 5xx, its status, content type, headers and body are documented for
+    # that operation, and a request the document calls invalid is refused
+    case.call_and_validate(checks=CONTRACT)

@@ -164,7 +164,7 @@ CHALLENGE_CASES = {
     "duplicate-recipients": (challenge(to_user_ids=[FRIEND, FRIEND]), ["to_user_ids"]),
     "duplicate-recipients-in-other-case": (challenge(to_user_ids=[FRIEND, FRIEND.upper()]),
                                            ["to_user_ids"]),
-    "recipient-not-a-uuid": (challenge(to_user_ids=["sarah"]), ["to_user_ids"]),
+    "recipient-not-a-uuid": (challenge(to_user_ids=["sarah"]), ["to_user_ids.0"]),
     "recipients-not-a-list": (challenge(to_user_ids=FRIEND), ["to_user_ids"]),
     "missing-recipients": (challenge(to_user_ids=...), ["to_user_ids"]),
     "missing-workout": (challenge(workout_log_id=...), ["workout_log_id"]),
