@@ -12,7 +12,7 @@ from api.errors import add_error_handlers, serialize_problem
 from api.openapi import Op, build_spec
 from api.rate_limits import RateLimits
 from api.resources import (
-    challenges, community, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
+    challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
     points, users, workouts)
 from api.validation import BodySizeLimit
 from settings import Settings
@@ -22,11 +22,13 @@ from workers.db import json_default
 from workers.event_log import EventLog
 
 API = "/api/v1"
+OPENAPI_DOCUMENT = {"type": "object", "description": "An OpenAPI 3.1 document: this one."}
 
 
 class OpenAPIDocument:
     public = True
-    openapi = {"get": Op("This OpenAPI 3.1 document.", offline=True)}
+    openapi = {"get": Op("getOpenApiDocument", "This OpenAPI 3.1 document", offline=True,
+                         response=OPENAPI_DOCUMENT)}
 
     def __init__(self, routes):
         self.document = None
@@ -38,7 +40,6 @@ class OpenAPIDocument:
 
 
 def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[str, object]]:
-    ready = health.Ready(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
         ("/users/{user_id:uuid}", users.User(db)),
@@ -70,12 +71,13 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[s
         ("/insights", insights.InsightList(db, event_log)),
         ("/insights/search", insights.InsightSearch(event_log)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(jobs_reader)),
-        ("/healthz", health.Health()),
-        ("/readyz", ready),
+        ("/healthz", health.Health(documented=False)),
+        ("/readyz", health.Ready(db, redis_client, event_log, documented=False)),
     ]
     table = [(API + path, resource) for path, resource in api_routes]
-    table += [("/healthz", health.Health()), ("/readyz", ready)]
+    table += [("/healthz", health.Health()), ("/readyz", health.Ready(db, redis_client, event_log))]
     table.append((API + "/openapi.json", OpenAPIDocument(table)))
+    table += [(API + "/docs", docs.DocsPage()), (API + "/docs/{name}", docs.DocsAsset())]
     return table
 
 
