@@ -1,4 +1,5 @@
-"""The walk-through of the README, as one mobile developer would do it."""
+"""The heart of the walk-through (docs/walkthrough.sh), in process, as one mobile developer would
+do it; tests/test_walkthrough_script.py runs the script itself over HTTP."""
 
 
 def test_a_friend_beats_my_workout_and_everyone_sees_it(api):
