@@ -18,7 +18,7 @@ ERROR_TYPE = "https://errors.workout-challenges.dev/"
 # Every `code` a problem can carry: the framework's by status, then the domain's own (the
 # worker rules' CommandRejected codes among them). The OpenAPI document lists them as an enum.
 ERROR_CODES = (*CODES_BY_STATUS.values(), "error", "internal_error", "idempotency_key_in_flight",
-               "idempotency_key_reused", "invalid_state", "not_friends", "self_challenge",
+               "idempotency_key_reused", "no_profile", "invalid_state", "not_friends", "self_challenge",
                "not_a_workout", "already_challenged", "already_joined", "challenge_full")
 
 # What each dependency (workers.connections.UNAVAILABLE) is called in a 503, and how many

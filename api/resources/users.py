@@ -1,5 +1,5 @@
 from api.db import Q
-from api.errors import not_found
+from api.errors import Problem, not_found
 from api.openapi import Op
 from api.schemas import MyProfile, ProfileChange, ProfileUpdate, UserProfile
 from api.validation import load_body
@@ -11,7 +11,7 @@ class Me:
     openapi = {
         "get": Op("getMyProfile", "Your profile", response=MyProfile, errors=(404,),
                   description="Your profile, with your points total. You exist from your first "
-                              "command: until then this is a 404 `not_found`; afterwards it is your "
+                              "command: until then this is a 404 `no_profile`; afterwards it is your "
                               "profile, with the defaults (empty display_name, no avatar, UTC) until "
                               "PUT /me changes them."),
         "put": Op("updateMyProfile", "Set up or change your profile", body=ProfileUpdate,
@@ -27,7 +27,8 @@ class Me:
             profile = Q.get_profile(conn, user_id=req.context.caller.id)
             points = Q.points_total(conn, user_id=req.context.caller.id)
         if profile is None:
-            raise not_found("You have no profile yet: create it with PUT /api/v1/me.")
+            raise Problem(404, "no_profile", "You have no profile yet: it starts with your first "
+                                             "command (PUT /api/v1/me sets it up).")
         resp.media = {**profile, "points": points}
 
     def on_put(self, req, resp):

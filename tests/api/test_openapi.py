@@ -1,9 +1,11 @@
 """The OpenAPI document describes the whole API: every route the app serves, with exactly the
 methods each resource answers, and nothing it does not serve."""
 
+import ast
 import inspect
 import re
 import uuid
+from pathlib import Path
 
 import falcon
 import pytest
@@ -150,3 +152,70 @@ def test_protected_operations_document_429_with_its_headers(spec, route, resourc
         if method in HTTP_METHODS:
             headers = operation["responses"]["429"]["headers"]
             assert {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)
+
+
+OPERATION_ID = re.compile(r"^[a-z]+[A-Z][A-Za-z]*$")  # verbNoun: getChallenge, markAllNotificationsRead
+
+
+def operations(spec) -> list[tuple[str, str, dict]]:
+    return [(path, method, operation) for path, entry in spec["paths"].items()
+            for method, operation in entry.items() if method in HTTP_METHODS]
+
+
+def test_every_operation_has_a_unique_verb_noun_id_a_tag_and_words_for_people(spec):
+    # Given every operation of the document
+    found = operations(spec)
+
+    # When their ids, tags and texts are read
+    ids = [operation.get("operationId") for _, _, operation in found]
+
+    # Then each id is verbNoun and unique, each operation is in one declared tag and says what it does
+    assert all(operation_id and OPERATION_ID.match(operation_id) for operation_id in ids), ids
+    assert len(set(ids)) == len(ids), sorted(ids)
+    declared = {tag["name"] for tag in spec["tags"]}
+    for path, method, operation in found:
+        assert len(operation["tags"]) == 1 and operation["tags"][0] in declared, (path, method)
+        assert operation["summary"] and len(operation["summary"]) <= 60, (path, method)
+
+
+def test_a_mutation_answers_202_and_exactly_one_of_200_or_201_with_its_own_job(spec):
+    # Given every operation that answers 202 (a mutation)
+    mutations = [(path, method, operation) for path, method, operation in operations(spec)
+                 if "202" in operation["responses"]]
+    assert len(mutations) == 17
+
+    for path, method, operation in mutations:
+        # When its success answers are read
+        done = {"200", "201"} & set(operation["responses"])
+        schemas = {operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                   for status in done | {"202"}}
+
+        # Then it is done with one status only, and both answers carry the same job of its own
+        assert len(done) == 1, (path, method, done)
+        assert schemas == {f"#/components/schemas/{operation['operationId'][0].upper()}"
+                           f"{operation['operationId'][1:]}Job"}, (path, method, schemas)
+
+
+def raised_codes(source: str) -> set[str]:
+    """The `code` literal of every Problem(status, code, ...) and CommandRejected(code, ...)."""
+    codes = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"Problem", "CommandRejected"}:
+            position = 1 if node.func.id == "Problem" else 0
+            if len(node.args) > position and isinstance(node.args[position], ast.Constant):
+                codes.add(node.args[position].value)
+    return codes
+
+
+def test_every_error_code_the_code_raises_is_in_the_documented_enum(spec):
+    # Given the code of every problem the API and the workers raise
+    root = Path(__file__).resolve().parents[2]
+    raised = set().union(*(raised_codes(path.read_text()) for folder in ("api", "workers")
+                           for path in (root / folder).rglob("*.py")))
+    assert {"no_profile", "self_challenge", "challenge_full"} <= raised  # the scan finds them
+
+    # When the document's enum of problem codes is read
+    documented = set(spec["components"]["schemas"]["ProblemDetails"]["properties"]["code"]["enum"])
+
+    # Then every one of them is listed
+    assert raised <= documented, raised - documented
