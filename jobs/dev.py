@@ -82,7 +82,7 @@ def run_dev(port: int) -> int:
                           for user, role in ((alice, ()), (coach, ("--role", "coach"))))
     processes = {name: subprocess.Popen(["sh", "-c", command], env=env, start_new_session=True)
                  for name, command in procfile_commands().items()}
-    print(f"\nAPI:        http://127.0.0.1:{port}/api/v1  (docs: /api/v1/openapi.json)")
+    print(f"\nAPI:        http://127.0.0.1:{port}/api/v1  (reference: /api/v1/docs)")
     print(f"demo users: \n{demo}")
     print(f"demo token (Alice): {token}\n\nexport TOKEN={token}\nexport COACH_TOKEN={coach_token}  "
           f"# Coach Kim, role coach: may create community challenges\nCtrl-C stops everything.")

@@ -1,6 +1,6 @@
 """The one broker module: imported before any actor, so every actor binds to this broker.
 
-Delivery tuning (see README "Failure modes"):
+Delivery tuning (see docs/operations.md, "Failure modes"):
 - A worker's heartbeat is refreshed on every Redis command it makes (idle consumers poll every
   `worker-timeout` ms). After HEARTBEAT_TIMEOUT_MS without one, the next maintenance pass run
   by a live worker puts the dead worker's unacknowledged messages back on their queue.

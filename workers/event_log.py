@@ -172,7 +172,8 @@ class EventLog:
     def __init__(self, url: str, collection: str, load_embedding, token: str = ""):
         self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
         self._load_embedding, self._embedding = load_embedding, None
-        # ChromaDB's own token header, for the proxy that guards the server (README: production).
+        # ChromaDB's own token header, for the proxy that guards the server (docs/operations.md,
+        # "Production").
         self.headers = {TOKEN_HEADER: token} if token else {}
         self._collections: dict[str, object] = {}
         self._kinds: dict[str, str | None] = {}

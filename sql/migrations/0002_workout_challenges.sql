@@ -42,7 +42,7 @@ CREATE INDEX workout_challenges_due ON workout_challenges (expires_at) WHERE sta
 CREATE INDEX workout_challenges_retries ON workout_challenges (retried_from_challenge_id)
     WHERE retried_from_challenge_id IS NOT NULL;
 
--- The status machine of DESIGN.md section 5, enforced for every writer (workers and scheduler).
+-- The status machine of docs/domain.md ("Friend challenges"), enforced for every writer (workers and scheduler).
 CREATE FUNCTION enforce_challenge_transition() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -58,8 +58,8 @@ CREATE UNIQUE INDEX workout_challenges_one_beat_this
     ON workout_challenges (activity_id, to_user_id)
     WHERE activity_id IS NOT NULL AND NOT is_retry;
 
--- The leaderboard again, now with its global rank (DESIGN.md section 5: wins, then win rate,
--- then fewer quits; ties share a rank), so the top of the board is an index scan.
+-- The leaderboard again, now with its global rank (docs/domain.md, "History, stats and the
+-- leaderboard": wins, then win rate, then fewer quits; ties share a rank), so the top of the board is an index scan.
 DROP MATERIALIZED VIEW challenge_leaderboard;
 CREATE MATERIALIZED VIEW challenge_leaderboard AS
 WITH received AS (

@@ -153,7 +153,8 @@ SELECT c.*, chain.depth,
  ORDER BY chain.depth;
 
 -- name: challenge_stats^
--- DESIGN.md section 5: as the challenged, won/lost/quit/in progress; as the challenger,
+-- docs/domain.md, "History, stats and the leaderboard". As the challenged, won/lost/quit/in
+-- progress; as the challenger,
 -- beaten (the opponent beat it) and defended (the opponent lost or quit). The win rate is
 -- rounded as the leaderboard rounds it.
 SELECT counts.*,

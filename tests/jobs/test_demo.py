@@ -46,7 +46,7 @@ def test_the_demo_gives_dan_insights_and_encouragement(api, conn):
     insights = api.get("/insights", users["Dan"]).json["items"]
     leg_day = api.get(f"/challenges/{demo_id('leg-day-to-dan')}", users["Dan"]).json
 
-    # Then both say what the README's walk-through shows
+    # Then both say what docs/event-log.md and the walk-through show
     assert [i["text"] for i in insights] == [
         "You've quit the last 2 leg challenges at the halfway point.",
         "Friends challenge you to leg workouts most: 3 of the 3 challenges you received."]

@@ -1,4 +1,4 @@
-"""DESIGN.md section 5 rules, run on a connection exactly as the worker runs them."""
+"""The friend-challenge rules of docs/domain.md, run on a connection exactly as the worker runs them."""
 
 import psycopg
 import pytest

@@ -1,5 +1,5 @@
 """ChromaDB's server checks no token, so production puts a proxy in front of it that does (the
-README shows one); with CHROMA_AUTH_TOKEN set, the event log sends the token on every request.
+docs/operations.md shows one); with CHROMA_AUTH_TOKEN set, the event log sends the token on every request.
 Here a small token-checking proxy stands in front of the session's ChromaDB."""
 
 import http.server

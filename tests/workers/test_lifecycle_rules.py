@@ -1,4 +1,4 @@
-"""The rest of the friend-challenge lifecycle (DESIGN.md section 5), run on a connection exactly
+"""The rest of the friend-challenge lifecycle (docs/domain.md), run on a connection exactly
 as the worker runs it: decline, abandon, withdraw, retry, BEAT THIS, and marking notifications
 read. A refusal is a CommandRejected with the code and status the client will see, and leaves
 the challenge as it was."""
