@@ -9,7 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import fields
 
-from api import schemas
+from api import examples, schemas
 from api.dispatch import MAX_WAIT_SECONDS
 
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
@@ -126,20 +126,25 @@ def job_schema(operation_id: str, op: Op) -> type:
 
 def _problem(status: int) -> dict:
     response = {"description": ERROR_TEXT.get(status, "Error"),
-                "content": {"application/problem+json": {"schema": PROBLEM}}}
+                "content": {"application/problem+json": {"schema": PROBLEM,
+                                                         "example": examples.problem(status)}}}
     if status in HEADERS_BY_STATUS:
         response["headers"] = HEADERS_BY_STATUS[status]
     return response
 
 
 def _mutation_responses(op: Op) -> dict:
-    job = {"content": {"application/json": {"schema": job_schema(op.operation_id, op)}}}
+    job = job_schema(op.operation_id, op)
+
+    def content(done: bool) -> dict:
+        return {"application/json": {"schema": job, "example": examples.job(job, done)}}
+
     done = ("201", "Created: done within `Prefer: wait=N`.") if op.creates else (
         "200", "Done within `Prefer: wait=N`.")
     return {
-        "202": {**job, "description": "Accepted; follow Location to the job.",
+        "202": {"content": content(False), "description": "Accepted; follow Location to the job.",
                 "headers": {"Location": {"description": "The job.", "schema": {"type": "string"}}}},
-        done[0]: {**job, "description": done[1],
+        done[0]: {"content": content(True), "description": done[1],
                   "headers": {"Content-Location": {"description": "The job.", "schema": {"type": "string"}},
                               "Preference-Applied": {"description": "`wait=N`, as applied.",
                                                      "schema": {"type": "string"}}}},
@@ -180,8 +185,10 @@ def _operation(op: Op, tag: str, public: bool, has_path_params: bool) -> dict:
     if op.description:
         operation["description"] = op.description
     if op.response:
-        operation["responses"]["200"] = {"description": "OK",
-                                         "content": {"application/json": {"schema": op.response}}}
+        media = {"schema": op.response}
+        if isinstance(op.response, type):
+            media["example"] = examples.example(op.response)
+        operation["responses"]["200"] = {"description": "OK", "content": {"application/json": media}}
     if op.mutation:
         operation["responses"].update(_mutation_responses(op))
         operation["parameters"] += MUTATION_HEADERS
@@ -240,7 +247,8 @@ def build_spec(routes: list[tuple[str, object]]) -> dict:
                  for operation in operations.values() if "202" in operation["responses"]]
         spec.path(path=path, operations=operations, parameters=params)
     spec.components.schema(ANY_JOB, {"description": "The job of any mutation.",
-                                     "anyOf": [{"$ref": f"#/components/schemas/{job.__name__}"} for job in jobs]})
+                                     "anyOf": [{"$ref": f"#/components/schemas/{job.__name__}"} for job in jobs],
+                                     "examples": [examples.job(jobs[0], done=True)]})
     for name, description in tags.items():
         spec.tag({"name": name, "description": description})
     return spec.to_dict()

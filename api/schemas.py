@@ -684,14 +684,32 @@ class QuitReasons(Response):
     items = fields.List(fields.Nested(QuitReason))
 
 
+class ChallengeNotificationData(Response):
+    """What a challenge_* notification says about its challenge."""
+
+    workout_name = fields.Str()
+    did_beat = fields.Bool(allow_none=True)
+    quit_reason = fields.Str(allow_none=True)
+
+
+class CommunityNotificationData(Response):
+    """What a community_* notification says: the challenge, the milestone and what it paid."""
+
+    challenge_name = fields.Str()
+    target = fields.Float()
+    unit = fields.Str()
+    milestone = fields.Int(validate=one_of(MILESTONES))
+    total = fields.Float()
+    points = fields.Int()
+
+
 class Notification(Response):
     id = fields.UUID()
     challenge_id = fields.UUID(allow_none=True)
     community_challenge_id = fields.UUID(allow_none=True)
     notification_type = fields.Str(validate=one_of(NOTIFICATION_TYPES))
-    data = fields.Dict(metadata={"description": "What the screen shows: workout_name, did_beat and "
-                                                "quit_reason for a challenge; the challenge's name, "
-                                                "milestone and progress for a community one."})
+    data = AnyOf(ChallengeNotificationData, CommunityNotificationData, metadata={
+        "description": "ChallengeNotificationData for challenge_*, CommunityNotificationData for community_*."})
     is_read = fields.Bool()
     read_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import falcon
+from jsonschema import Draft202012Validator
 import pytest
 
 from api import app as app_module
@@ -219,3 +220,42 @@ def test_every_error_code_the_code_raises_is_in_the_documented_enum(spec):
 
     # Then every one of them is listed
     assert raised <= documented, raised - documented
+
+
+def media_examples(spec) -> list[tuple[str, dict, object]]:
+    """(where, schema, example) of every example given with a request or response body."""
+    found = []
+    for path, method, operation in operations(spec):
+        bodies = [("request", operation.get("requestBody", {}))] + list(operation["responses"].items())
+        for name, body in bodies:
+            for media_type, media in body.get("content", {}).items():
+                if "example" in media:
+                    found.append((f"{method} {path} {name} {media_type}", media["schema"], media["example"]))
+    return found
+
+
+def test_every_example_is_valid_against_its_schema(spec):
+    # Given every example of the document, and the schema it illustrates
+    found = media_examples(spec)
+    assert len(found) > 100
+
+    for where, schema, example in found:
+        # When it is validated as JSON Schema 2020-12 (the dialect of OpenAPI 3.1)
+        validator = Draft202012Validator({**schema, "components": spec["components"]})
+
+        # Then it is valid
+        errors = [error.message for error in validator.iter_errors(example)]
+        assert not errors, (where, errors[:3])
+
+
+def test_every_operation_has_a_response_example(spec):
+    # Given every operation but the document's own GET (its answer is the document)
+    for path, method, operation in operations(spec):
+        if operation["operationId"] == "getOpenApiDocument":
+            continue
+        # When its success answers are read
+        ok = [media for status, response in operation["responses"].items() if status.startswith("2")
+              for media in response["content"].values()]
+
+        # Then each has an example, in the answer or in its schema
+        assert ok and all("example" in media or "AnyJob" in str(media["schema"]) for media in ok), (path, method)
