@@ -36,7 +36,7 @@ def test_an_rs256_token_from_the_identity_provider_is_accepted(rs256_client, rsa
                        algorithm="RS256")
     # When it is used, Then the API authenticates the caller (404: no profile yet, not 401)
     response = rs256_client.simulate_get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 404 and response.json["code"] == "not_found"
+    assert response.status_code == 404 and response.json["code"] == "no_profile"
 
 
 def test_an_hs256_token_is_refused_when_rs256_is_configured(rs256_client):

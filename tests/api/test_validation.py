@@ -274,7 +274,7 @@ def test_a_first_profile_that_is_invalid_creates_no_user(api, conn, redis_client
     # Then 422, no user row, and they still have no profile
     assert_problem(response, 422, "validation_error", "timezone")
     assert snapshot(conn, redis_client) == before
-    assert_problem(api.get("/me", newcomer), 404, "not_found")
+    assert_problem(api.get("/me", newcomer), 404, "no_profile")
 
 
 # Query strings -------------------------------------------------------------------------------
