@@ -64,7 +64,13 @@ class Settings:
     rate_limit_mutations: str = "120/minute"
     rate_limit_reads: str = "600/minute"
     rate_limit_auth_failures: str = "30/minute"
+    # Metrics (docs/operations.md, "Metrics"): the API's own port when set (then /metrics leaves the
+    # public port), the scheduler's port, and the address both bind to.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    scheduler_metrics_port: int = 9192
     log_level: str = "INFO"
+    log_format: str = "json"  # or "human" (`challenges dev`); workers/logs.py
 
     def __post_init__(self):
         if not self.api_database_url:
@@ -88,7 +94,8 @@ class Settings:
             "redis_socket_timeout": float, "redis_connect_timeout": float,
             "chroma_auth_token": str, "max_request_body_bytes": int, "rate_limit_enabled": _bool,
             "rate_limit_mutations": str, "rate_limit_reads": str, "rate_limit_auth_failures": str,
-            "log_level": str,
+            "metrics_port": int, "metrics_host": str, "scheduler_metrics_port": int,
+            "log_level": str, "log_format": str,
         }
         values = {name: read(env[name.upper()]) for name, read in readers.items() if env.get(name.upper())}
         if "database_url" in values and "api_database_url" not in values:

@@ -9,8 +9,10 @@ from api.auth import AuthMiddleware, TokenVerifier
 from api.db import ReadDatabase
 from api.dispatch import Dispatcher, JobReader
 from api.errors import add_error_handlers, serialize_problem
+from api.metrics import ApiMetrics, MetricsEndpoint, RequestMetrics
 from api.openapi import Op, build_spec
 from api.rate_limits import RateLimits
+from api.request_ids import RequestIds
 from api.resources import (
     challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
     points, users, workouts)
@@ -97,12 +99,14 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     db = ReadDatabase.for_settings(settings)
     db.open()
     jobs_reader = JobReader(JobStore(redis_client, settings), db)
-    dispatcher = Dispatcher(redis_client, settings, jobs_reader)
+    metrics = ApiMetrics()
+    dispatcher = Dispatcher(redis_client, settings, jobs_reader, metrics)
     event_log = EventLog.for_settings(settings)
 
     app = ChallengesApp(db, middleware=[
-        BodySizeLimit(settings.max_request_body_bytes),
-        AuthMiddleware(TokenVerifier(settings), RateLimits(settings, redis_client))])
+        RequestMetrics(metrics), BodySizeLimit(settings.max_request_body_bytes),
+        AuthMiddleware(TokenVerifier(settings), RateLimits(settings, redis_client, metrics)),
+        RequestIds()])  # after AuthMiddleware, to log the caller it found
     json_handler = falcon.media.JSONHandler(
         dumps=partial(json.dumps, default=json_default, ensure_ascii=False))
     app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
@@ -112,6 +116,8 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     add_error_handlers(app)
     for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log):
         app.add_route(path, resource)
+    if not settings.metrics_port:  # with a port of their own, metrics stay off the public one
+        app.add_route("/metrics", MetricsEndpoint(metrics))
     return app
 
 

@@ -120,8 +120,9 @@ class JobReader:
 
 
 class Dispatcher:
-    def __init__(self, redis, settings, jobs: JobReader):
+    def __init__(self, redis, settings, jobs: JobReader, metrics):
         self.redis = redis
+        self.metrics = metrics
         self.settings = settings
         self.jobs = jobs
         self.broker = ApiBroker(client=redis, namespace=settings.key("dramatiq"), middleware=[])
@@ -138,13 +139,13 @@ class Dispatcher:
         if key is None:
             if precheck:
                 precheck()
-            job = self._enqueue(caller.id, actor, payload, ids or {})
+            job = self._enqueue(caller.id, actor, payload, ids or {}, request_id=req.context.request_id)
         else:
             job = self._submit_once(caller.id, key, req, actor, payload, ids or {}, precheck)
-        self.respond(req, resp, job, creates=creates)
+        self.respond(req, resp, job, actor, creates=creates)
 
     def _enqueue(self, owner: str, actor: str, payload: dict, ids: dict,
-                 job_id: str | None = None) -> dict:
+                 job_id: str | None = None, request_id: str | None = None) -> dict:
         job_id = job_id or str(uuid.uuid4())
         # Loaded values (timestamps) travel as the JSON text the worker's SQL takes; encoded
         # before the job exists, so a value that cannot be encoded leaves no job behind.
@@ -152,8 +153,10 @@ class Dispatcher:
         # The message first, then its job, in one round trip: a job never stays `queued` with no
         # message behind it (Redis lost between the two); if the worker runs first, the job keeps
         # what it wrote.
-        return self.broker.enqueue_with(build_message(actor, job_id, message_kwargs), lambda pipe:
+        job = self.broker.enqueue_with(build_message(actor, job_id, message_kwargs, request_id), lambda pipe:
                                         self.jobs.store.queue_creation(pipe, job_id, owner, actor, ids))
+        self.metrics.job_enqueued(actor)
+        return job
 
     def _submit_once(self, owner, key, req, actor, payload, ids, precheck) -> dict:
         """The command carried out once per key and body. The key's claim names the job id (and
@@ -177,7 +180,7 @@ class Dispatcher:
         except BaseException:
             self.redis.delete(redis_key)  # refused before it was queued: the key is free again
             raise
-        return self._enqueue(owner, actor, payload, claim["ids"], claim["job_id"])
+        return self._enqueue(owner, actor, payload, claim["ids"], claim["job_id"], req.context.request_id)
 
     def _replay(self, owner: str, claim: dict | None, fingerprint: str) -> dict | None:
         """The claimed job, or None when the request that claimed the key died before its job
@@ -193,10 +196,11 @@ class Dispatcher:
                           "A request with this Idempotency-Key is still being accepted.")
         return job
 
-    def respond(self, req, resp, job: dict, *, creates: bool) -> None:
+    def respond(self, req, resp, job: dict, actor: str, *, creates: bool) -> None:
         wait = requested_wait(req)
         if wait:
             job = self.jobs.wait(req.context.caller.id, job, wait)
+            self.metrics.waited(actor, done=job["status"] in FINAL_STATUSES)
             resp.set_header("Preference-Applied", f"wait={wait}")
         location = f"/api/v1/jobs/{job['job_id']}"
         if job["status"] == "failed":

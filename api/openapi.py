@@ -31,6 +31,14 @@ RATE_LIMIT_HEADERS = {name: {"description": text, "schema": {"type": "integer"}}
     ("RateLimit-Remaining", "Requests left in the window."),
     ("RateLimit-Reset", "Seconds until the window resets."))}
 HEADERS_BY_STATUS = {429: {**RETRY_AFTER, **RATE_LIMIT_HEADERS}, 503: RETRY_AFTER}
+REQUEST_ID_HEADER = {"X-Request-ID": {
+    "description": "The request's id: the one sent, or a new UUID. Give it when reporting a problem.",
+    "schema": {"type": "string"}}}
+REQUEST_ID = {"in": "header", "name": "X-Request-ID", "example": "c0ffee-4b1d",
+              "schema": {"type": "string"},
+              "description": "Your id for this request (1 to 128 visible ASCII characters; anything "
+                             "else is replaced): returned in the answer and kept in the logs of the "
+                             "API and of the worker that carries out the command."}
 # Each area of the API is a tag, named by the first segment of its paths.
 TAGS = {
     "me": ("Profile", "You and other users' public profiles."),
@@ -181,7 +189,7 @@ def _statuses(op: Op, public: bool, has_path_params: bool) -> set[int]:
 
 def _operation(op: Op, tag: str, public: bool, has_path_params: bool) -> dict:
     operation = {"operationId": op.operation_id, "summary": op.summary, "tags": [tag],
-                 "parameters": [], "responses": {}}
+                 "parameters": [REQUEST_ID], "responses": {}}
     if op.description:
         operation["description"] = op.description
     if op.response:
@@ -204,6 +212,8 @@ def _operation(op: Op, tag: str, public: bool, has_path_params: bool) -> dict:
     if op.unavailable:
         operation["responses"]["503"] = {"description": "Not ready",
                                          "content": {"application/json": {"schema": op.unavailable}}}
+    for response in operation["responses"].values():
+        response["headers"] = {**response.get("headers", {}), **REQUEST_ID_HEADER}
     operation["security"] = [] if public else [{"bearer": []}]
     return operation
 

@@ -23,8 +23,9 @@ PAUSE_AFTER_REDIS_FAILURE_SECONDS = 5.0
 
 
 class RateLimits:
-    def __init__(self, settings, redis_client):
+    def __init__(self, settings, redis_client, metrics):
         self.enabled = settings.rate_limit_enabled
+        self.metrics = metrics
         storage = RedisStorage(settings.redis_url, connection_pool=redis_client.connection_pool,
                                key_prefix=settings.key("rate-limit"))
         self.limiter = FixedWindowRateLimiter(storage)
@@ -55,6 +56,7 @@ class RateLimits:
             log.warning("rate limits not applied for %.0f s: Redis unavailable: %s",
                         PAUSE_AFTER_REDIS_FAILURE_SECONDS, error)
             return
+        self.metrics.refused(budget)
         raise too_many(budget, limit, window)
 
 

@@ -52,7 +52,7 @@ from functools import partial
 from pathlib import Path
 
 import pgbench_complete
-from gunicorn_ready import READY as GUNICORN_READY
+from api.gunicorn_conf import WORKER_READY as GUNICORN_READY
 from jobs.local_servers import free_port, wait_for_port
 from loadgen import Connection, build_request, latency_summary, run_load
 from procfile import Command, local_bind, procfile_command
@@ -72,7 +72,9 @@ START_TIMEOUT_SECONDS = 60
 # What a deploy could set to change a process (the Procfile's knobs and every setting): dropped
 # from the caller's environment, so the shipped defaults are what runs unless an option says so.
 PROCFILE_KNOBS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WORKER_POLL_MS", "WORKER_PROCESSES",
-                  "WORKER_THREADS", "CHROMA_PATH", "CHROMA_PORT", "GUNICORN_CMD_ARGS")
+                  "WORKER_THREADS", "CHROMA_PATH", "CHROMA_PORT", "WEB_HOST", "LOG_FORMAT", "LOG_LEVEL",
+                  "METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_METRICS_DIR", "SCHEDULER_METRICS_PORT",
+                  "CHROMA_LOG_LEVEL")
 
 
 def parse_args() -> argparse.Namespace:
@@ -181,9 +183,7 @@ def web_command(env: dict, app: str = API_APP) -> Command:
 
 
 def web_environment(env: dict, port: int) -> dict:
-    """PORT, and bench/gunicorn_ready.py through GUNICORN_CMD_ARGS (gunicorn reads a config file
-    named there): a log line when each worker has loaded its app, nothing about serving."""
-    return {**env, "PORT": str(port), "GUNICORN_CMD_ARGS": f"--config {BENCH / 'gunicorn_ready.py'}"}
+    return {**env, "PORT": str(port)}
 
 
 @contextmanager

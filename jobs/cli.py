@@ -1,10 +1,12 @@
-"""`challenges`: the operator's command line (migrate, token, seed-demo, reindex, scheduler, dev)."""
+"""`challenges`: the operator's command line (migrate, token, seed-demo, reindex, scheduler, dev,
+dead-letters)."""
 
 import argparse
 import os
 import sys
 
 from settings import Settings
+from workers.logs import configure_logging
 
 
 def cmd_migrate(args, settings: Settings) -> None:
@@ -50,7 +52,29 @@ def cmd_scheduler(args, settings: Settings) -> None:
 def cmd_dev(args, settings: Settings) -> None:
     from jobs.dev import run_dev
 
-    sys.exit(run_dev(port=args.port))
+    sys.exit(run_dev(port=args.port, host=args.host))
+
+
+def duration(text: str) -> int:
+    """`7d`, `12h`, `30m` or `45s` in milliseconds (argparse names this function in its error)."""
+    from jobs.dead_letters import duration as milliseconds
+
+    return milliseconds(text)
+
+
+def cmd_dead_letters(args, settings: Settings) -> None:
+    from jobs import dead_letters
+    from workers.commands import JobStore
+    from workers.connections import connect_redis
+
+    with connect_redis(settings) as redis:
+        namespace, job_of = settings.key("dramatiq"), JobStore(redis, settings).get
+        if args.action == "list":
+            print(dead_letters.list_report(redis, namespace, job_of, args.queue, args.json))
+        elif args.action == "retry":
+            print(dead_letters.retry_report(redis, namespace, None if args.all else args.id, args.queue))
+        else:
+            print(dead_letters.purge_report(redis, namespace, args.older_than, args.queue))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -70,10 +94,28 @@ def parser() -> argparse.ArgumentParser:
                         ).set_defaults(run=cmd_scheduler)
     dev = commands.add_parser("dev", help="run everything locally with demo data")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)))
+    dev.add_argument("--host", default="127.0.0.1",
+                     help="the address the API listens on (0.0.0.0: every interface)")
     dev.set_defaults(run=cmd_dev)
+    dead = commands.add_parser("dead-letters", help="list, retry or purge the messages Dramatiq gave up on")
+    dead.set_defaults(run=cmd_dead_letters)
+    actions = dead.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="one line per dead message: id, queue, actor, age, job, error")
+    listing.add_argument("--json", action="store_true", help="as JSON, with each full traceback")
+    retry = actions.add_parser("retry", help="put dead messages back on their queue, retries reset")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", nargs="?", help="a message id (a command's is its job id)")
+    which.add_argument("--all", action="store_true", help="every dead message (of --queue)")
+    purge = actions.add_parser("purge", help="delete dead messages that died longer ago than DURATION")
+    purge.add_argument("--older-than", required=True, type=duration, metavar="DURATION",
+                       help="7d, 12h, 30m or 45s")
+    for action in (listing, retry, purge):
+        action.add_argument("--queue", help="only this queue (commands, events, event_log, ...)")
     return root
 
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
-    args.run(args, Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings)
+    args.run(args, settings)

@@ -3,10 +3,13 @@ second scheduler (a deploy overlap, an operator mistake) only skips runs, never 
 
 import logging
 import zlib
+from datetime import datetime, timezone
 
+from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from jobs import maintenance
+from jobs.metrics import MEASURE_INTERVAL_SECONDS, SchedulerMetrics, serve
 from settings import Settings
 from sql import queries
 from workers.db import Database
@@ -44,7 +47,8 @@ def sweep_outbox(conn, broker, redis, settings: Settings) -> int:
     return len(unpublished) + len(unindexed)
 
 
-def build_scheduler(settings: Settings, db: Database, broker, redis) -> BlockingScheduler:
+def build_scheduler(settings: Settings, db: Database, broker, redis,
+                    metrics: SchedulerMetrics) -> BlockingScheduler:
     scheduler = BlockingScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                 "misfire_grace_time": 30})
     jobs = {
@@ -55,10 +59,15 @@ def build_scheduler(settings: Settings, db: Database, broker, redis) -> Blocking
         "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, redis, settings)),
         "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(
             conn, settings.command_retention_seconds)),
+        "measure_system": (MEASURE_INTERVAL_SECONDS,
+                           lambda conn: metrics.measure(conn, redis, settings)),
     }
     for name, (seconds, job) in jobs.items():
+        metrics.scheduled(name, seconds)
         scheduler.add_job(run_guarded, "interval", seconds=seconds, args=(db, name, job), id=name,
                           name=name)
+    scheduler.modify_job("measure_system", next_run_time=datetime.now(timezone.utc))  # gauges from the start
+    scheduler.add_listener(metrics.job_executed, EVENT_JOB_EXECUTED)
     return scheduler
 
 
@@ -66,5 +75,7 @@ def main() -> None:
     from workers.broker import broker, redis_client, settings
 
     db = Database(settings.database_url, max_size=2, connect_timeout=settings.database_connect_timeout)
+    metrics = SchedulerMetrics()
+    serve(metrics, settings)
     log.info("scheduler starting")
-    build_scheduler(settings, db, broker, redis_client).start()
+    build_scheduler(settings, db, broker, redis_client, metrics).start()

@@ -20,6 +20,8 @@ from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifica
 
 from workers.commands import COMMAND_QUEUE
 from workers.connections import UNAVAILABLE, unavailable_service
+from workers.logs import CommandLogging
+from workers.metrics import MetricsAtBoot, worker_metrics
 from workers.outbox import schedule_indexing
 from workers.runtime import tell_redis, execute, jobs, redis_client, settings
 
@@ -82,17 +84,38 @@ class JobTracking(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is not None and message.failed and "job_id" in message.kwargs:
             outcome = {"status": "failed", "result": None, "error": failure(exception)}
+            worker_metrics().command_finished(message.actor_name, outcome)
             tell_redis(message.message_id, "recording its failure", lambda: jobs.finish(
                 message.message_id, message.kwargs.get("user_id", ""), outcome))
 
 
+# Replaces a dead letter's body only while it is still dead (a retry may have moved it already).
+REPLACE_IF_DEAD = ('if redis.call("hexists", KEYS[1], ARGV[1]) == 1 then '
+                   'redis.call("hset", KEYS[1], ARGV[1], ARGV[2]) end')
+
+
+class KeepFinalError(Middleware):
+    """Dramatiq files a dead letter with the body it was last queued with, which holds the
+    traceback of the attempt before the last (none when it died on its first attempt): this
+    puts the final attempt's into it, so `challenges dead-letters list` shows what it died of."""
+
+    def after_nack(self, broker, message):
+        if "traceback" in message.options:
+            queue = message.queue_name.removesuffix(".DQ")
+            broker.client.eval(REPLACE_IF_DEAD, 1, f"{broker.namespace}:{queue}.XQ.msgs",
+                               message.options["redis_message_id"], message.encode())
+
+
 def make_broker(client) -> RedisBroker:
     # "after" hooks run in reverse order: JobTracking comes first so that it sees the message
-    # after Retries has decided whether it failed for good.
-    middleware = [JobTracking(), AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS),
+    # after Retries has decided whether it failed for good; CommandLogging before it, so that
+    # every hook's lines carry the message's request id, job, actor and caller. MetricsAtBoot adds
+    # Dramatiq's Prometheus middleware, last, when the `dramatiq` command boots the process.
+    middleware = [CommandLogging(settings), KeepFinalError(), JobTracking(), AgeLimit(), TimeLimit(time_limit=TIME_LIMIT_MS),
                   ShutdownNotifications(),
                   Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS,
-                          max_backoff=MAX_BACKOFF_MS, retry_when=is_transient)]
+                          max_backoff=MAX_BACKOFF_MS, retry_when=is_transient),
+                  MetricsAtBoot()]
     return RedisBroker(client=client, namespace=settings.key("dramatiq"), middleware=middleware,
                        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE)
 

@@ -37,10 +37,12 @@ class CommandRejected(Exception):
         return {"code": self.code, "detail": self.detail, "status": self.status}
 
 
-def build_message(actor_name: str, job_id: str, kwargs: dict) -> Message:
-    """A command message addressed by actor name, so the sender needs no actor code."""
+def build_message(actor_name: str, job_id: str, kwargs: dict, request_id: str | None = None) -> Message:
+    """A command message addressed by actor name, so the sender needs no actor code. The request
+    id rides in its options, for the worker's log lines (workers/logs.py), not to its actor."""
     return Message(queue_name=COMMAND_QUEUE, actor_name=actor_name, args=(),
-                   kwargs={"job_id": job_id, **kwargs}, options={}, message_id=job_id)
+                   kwargs={"job_id": job_id, **kwargs},
+                   options={"request_id": request_id} if request_id else {}, message_id=job_id)
 
 
 @dataclass

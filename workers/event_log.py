@@ -17,6 +17,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from sql import queries
+from workers.metrics import worker_metrics
 from workers.workout_kinds import examples
 
 Q = queries("workers")
@@ -352,6 +353,7 @@ def index_batch(conn, log: EventLog, limit: int) -> int:
         events = list(Q.events_to_index(conn, limit=limit))
         log.upsert(entries(log, events))
         Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
+    worker_metrics().events_indexed([event["created_at"] for event in events])
     return len(events)
 
 

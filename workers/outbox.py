@@ -14,6 +14,7 @@ from dramatiq import Message
 
 from sql import queries
 from workers.db import to_json
+from workers.metrics import worker_metrics
 
 Q = queries("workers")
 STREAM_MAXLEN = 100_000
@@ -78,6 +79,7 @@ def publish_committed(conn, redis, settings, events: list[dict]) -> list[str]:
         return []
     ids = _append_to_stream(redis, settings, events)
     Q.mark_events_published(conn, ids=ids)
+    worker_metrics().events_published("command", len(ids))
     return ids
 
 
@@ -89,4 +91,5 @@ def publish_events(conn, redis, settings, event_ids: list[str]) -> list[str]:
             return []
         ids = _append_to_stream(redis, settings, rows)
         Q.mark_events_published(conn, ids=ids)
-        return ids
+    worker_metrics().events_published("sweep", len(ids))
+    return ids

@@ -5,17 +5,18 @@ the parent of a forking process opens nothing.
 """
 
 import logging
+import time
 
 from settings import Settings
 from workers.commands import JobStore, run_command
 from workers.connections import UNAVAILABLE, connect_redis
 from workers.db import Database
+from workers.logs import log_command_outcome
+from workers.metrics import worker_metrics
 from workers.outbox import publish_committed
 
 log = logging.getLogger("workers.runtime")
 settings = Settings.from_env()
-logging.basicConfig(level=settings.log_level)
-logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per ChromaDB request otherwise
 redis_client = connect_redis(settings)
 db = Database(settings.database_url, max_size=settings.worker_pool_size,
               connect_timeout=settings.database_connect_timeout)
@@ -25,12 +26,16 @@ jobs = JobStore(redis_client, settings)
 def execute(job_id: str, actor_name: str, user_id: str, effect) -> list[str]:
     """Run a command exactly once, publish its outbox events, then tell waiting clients.
     Returns the ids of the events it published."""
+    started = time.monotonic()
     with db.connection() as conn:
         outcome, events = run_command(conn, job_id=job_id, actor_name=actor_name,
                                       user_id=user_id, effect=effect)
+        if events is not None:  # None: a redelivery, which carried nothing out again
+            worker_metrics().command_finished(actor_name, outcome)
         published = tell_redis(job_id, "publishing its events", lambda: publish_committed(
             conn, redis_client, settings, events or [])) or []
     tell_redis(job_id, "recording its status", lambda: jobs.finish(job_id, user_id, outcome))
+    log_command_outcome(outcome, redelivered=events is None, seconds=time.monotonic() - started)
     return published
 
 

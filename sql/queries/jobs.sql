@@ -77,3 +77,14 @@ WITH due AS (
     RETURNING p.id
 )
 SELECT id FROM closed;
+
+-- name: system_gauges^
+-- The scheduler's gauges (jobs/metrics.py), each from an index: the partial ones on pending
+-- challenges and on unpublished and unindexed events. Ages are 0 when nothing waits.
+SELECT (SELECT count(*) FROM workout_challenges WHERE status = 'pending') AS pending_challenges,
+       (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
+          FROM events WHERE published_at IS NULL) AS oldest_unpublished_seconds,
+       (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
+          FROM events WHERE indexed_at IS NULL) AS oldest_unindexed_seconds,
+       (SELECT extract(epoch FROM clock_timestamp() - refreshed_at)
+          FROM view_refreshes WHERE view_name = 'challenge_leaderboard') AS leaderboard_age_seconds;

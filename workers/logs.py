@@ -1,0 +1,142 @@
+"""Logging for every process, from settings: one JSON object per line (LOG_FORMAT=json, the
+default, for log pipelines) or short human lines (LOG_FORMAT=human, what `challenges dev` sets).
+
+Every line carries the request or command it was written for (`request_id`, `job_id`, `actor`,
+`user_id`): the API binds them per request, the worker per message, so one request id follows a
+command from the API's access log to the worker's lines about it. They live in a context
+variable, which each thread (and each gunicorn or Dramatiq worker thread) has its own of.
+"""
+
+import logging
+import logging.config
+from contextvars import ContextVar
+
+from dramatiq.middleware import Middleware
+from pythonjsonlogger.json import JsonFormatter
+
+CONTEXT_FIELDS = {"request_id": "rid", "job_id": "job", "actor": "actor", "user_id": "user"}
+# Libraries that are chattier than an operator needs at INFO.
+# httpx: one INFO line per ChromaDB request; apscheduler: two per job run (its failures and
+# missed runs are WARNING and ERROR, still shown).
+QUIET_LOGGERS = {"httpx": "WARNING", "apscheduler": "WARNING"}
+LOG_FORMATS = ("json", "human")
+
+_context: ContextVar[dict] = ContextVar("log_context", default={})
+command_log = logging.getLogger("workers.commands")
+
+
+def start_log_context(**fields) -> None:
+    """From here on in this thread, every record carries `fields` (those with a value) and no
+    others: a new request or message begins."""
+    _context.set({name: value for name, value in fields.items() if value})
+
+
+def bind_log_context(**fields) -> None:
+    """Adds `fields` (those with a value) to the current context, e.g. the caller once known."""
+    _context.set({**_context.get(), **{name: value for name, value in fields.items() if value}})
+
+
+def clear_log_context() -> None:
+    """The request or message is over: a thread's next lines belong to no command."""
+    _context.set({})
+
+
+class ContextFilter(logging.Filter):
+    """Puts the current context's fields on every record a handler writes (whichever logger it
+    came from: ours, Dramatiq's, psycopg's). A field the call site passed in `extra` wins."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in _context.get().items():
+            if not hasattr(record, name):
+                setattr(record, name, value)
+        return True
+
+
+def json_formatter() -> logging.Formatter:
+    """`{"level", "logger", "message", "pid", <context and extra fields>, "exception"?, "time"}`,
+    the time in ISO 8601 UTC."""
+    return JsonFormatter(["levelname", "name", "message", "process"], timestamp="time",
+                         rename_fields={"levelname": "level", "name": "logger", "process": "pid",
+                                        "exc_info": "exception"})
+
+
+class HumanFormatter(logging.Formatter):
+    """`12:04:05 INFO workers.commands: command succeeded in 12.3 ms rid=... job=... user=...`:
+    the message, then the context fields a reader follows a command by."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        labels = [f"{label}={getattr(record, name)}" for name, label in CONTEXT_FIELDS.items()
+                  if getattr(record, name, None)]
+        return " ".join([super().formatMessage(record), *labels])
+
+
+def formatter_factory(log_format: str):
+    """A typo in LOG_FORMAT stops the process at start, rather than logging in a surprise format."""
+    if log_format == "human":
+        return HumanFormatter
+    if log_format == "json":
+        return json_formatter
+    raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+
+
+def logging_config(settings) -> dict:
+    """The `logging.config.dictConfig` of every process: the root logger at LOG_LEVEL writes
+    to stderr in LOG_FORMAT, with the context filter; gunicorn extends it (api/access_log.py)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": ContextFilter}},
+        "formatters": {"lines": {"()": formatter_factory(settings.log_format.lower())}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
+                                "formatter": "lines", "filters": ["context"]}},
+        "root": {"level": settings.log_level.upper(), "handlers": ["stderr"]},
+        "loggers": {name: {"level": level} for name, level in QUIET_LOGGERS.items()},
+    }
+
+
+def configure_logging(settings) -> None:
+    """Replaces whatever the process set up before (Dramatiq's own text lines, say)."""
+    logging.config.dictConfig(logging_config(settings))
+
+
+class CommandLogging(Middleware):
+    """The worker's side: sets up logging as a worker process boots (Dramatiq has configured its
+    own text lines by then; importing the actors configures nothing, so tests keep theirs), and
+    binds each message's request id, job, actor and caller to the lines of its processing."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def after_process_boot(self, broker) -> None:
+        configure_logging(self.settings)
+
+    def before_process_message(self, broker, message) -> None:
+        start_log_context(request_id=message.options.get("request_id"),
+                          job_id=message.kwargs.get("job_id"), actor=message.actor_name,
+                          user_id=message.kwargs.get("user_id"))
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        clear_log_context()
+
+    def after_skip_message(self, broker, message) -> None:
+        clear_log_context()
+
+
+def log_command_outcome(outcome: dict, *, redelivered: bool, seconds: float) -> None:
+    """The one INFO line a worker writes per command it finishes: how it ended, how long it took
+    (running it, publishing its events, telling Redis)."""
+    duration_ms = round(seconds * 1000, 1)
+    error_code = (outcome.get("error") or {}).get("code")
+    if redelivered:
+        summary = f"command already carried out ({outcome['status']})"
+    elif error_code:
+        summary = f"command rejected: {error_code}"
+    else:
+        summary = f"command {outcome['status']}"
+    fields = {"outcome": outcome["status"], "duration_ms": duration_ms, "redelivered": redelivered}
+    if error_code:
+        fields["error_code"] = error_code
+    command_log.info("%s in %.1f ms", summary, duration_ms, extra=fields)
