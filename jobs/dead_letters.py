@@ -175,9 +175,13 @@ def age(milliseconds: int) -> str:
 
 
 def last_line(traceback: str | None) -> str | None:
-    """The exception of a traceback: its last line."""
-    lines = [line.strip() for line in (traceback or "").splitlines() if line.strip()]
-    return lines[-1] if lines else None
+    """The exception of a traceback: the first unindented line after its last frame, since an
+    exception's message may go on over more lines (PostgreSQL's `LINE 1: ...` and its `^`)."""
+    lines = [line for line in (traceback or "").splitlines() if line.strip()]
+    frames = [index for index, line in enumerate(lines) if line.lstrip().startswith('File "')]
+    after = lines[frames[-1] + 1:] if frames else lines
+    exception = [line for line in after if not line[:1].isspace()]
+    return exception[0].strip() if exception else None
 
 
 def error_of(letter: DeadLetter, job: dict | None) -> str:

@@ -125,18 +125,19 @@ def test_commands_that_died_are_listed_then_retried_once_the_cause_is_gone_and_c
     # When the operator lists the dead letters
     listing = operator(capsys, "dead-letters", "list")
 
-    # Then each is one line: its id, queue, actor, job and the failure its job recorded
+    # Then each is one line: its id, queue, actor, job, the failure its job recorded and the
+    # exception it died of
     lines = {line.split()[0]: line for line in listing.splitlines()
              if line.split()[:1] in ([first], [second])}
     assert set(lines) == {first, second}
     for job_id, line in lines.items():
         assert line.split()[1:3] == ["commands", "workouts.log"] and line.count(job_id) == 2, line
-        assert "internal_error" in line, line
+        assert "internal_error" in line and "UndefinedTable" in line, line
     assert "2 dead letter(s)" in listing
     # And the JSON says the same to a script
     described = {row["id"]: row for row in json.loads(operator(capsys, "dead-letters", "list", "--json"))}
     assert {(row["queue"], row["actor"], row["job_id"], row["retries"]) for row in described.values()} == {
-        ("commands", "workouts.log", first, 0), ("commands", "workouts.log", second, 0)}
+        ("commands", "workouts.log", first, 1), ("commands", "workouts.log", second, 1)}
 
     # When the cause is gone (the migrations run), and two operators retry the first at once:
     # one read the dead letters just before the other retried it
