@@ -842,7 +842,7 @@ def bench_jobs(args, flow: Flow, deployment: Deployment, pairs: list[tuple[str, 
         launched_at = time.perf_counter()
         with serving(worker, deployment.env, deployment.log_dir / f"worker_{flow.name}.log",
                      logged(DRAMATIQ_READY, int(worker.option("--processes")))) as (_, ready):
-            servers = {**deployment.servers, "worker": pids_in(ready, r"\[PID (\d+)\]")}
+            servers = {**deployment.servers, "worker": pids_in(ready, r"(?:\"pid\": |\[PID )(\d+)")}
             return {"worker": command_line(worker),
                     "drain": {**drain(watcher, queued_ids, launched_at, servers, probe, args),
                               "submit": queued_http},
