@@ -55,6 +55,17 @@ def cmd_dev(args, settings: Settings) -> None:
     sys.exit(run_dev(port=args.port, host=args.host))
 
 
+def cmd_run(args, settings: Settings) -> None:
+    """Becomes the Procfile's line `name` (`exec`, so a supervisor's signals reach the program),
+    with this Python's scripts first on PATH: what a systemd unit runs, so units and Procfile
+    never disagree."""
+    from jobs.dev import procfile_commands
+
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    os.execvp("sh", ["sh", "-c", f"exec env {procfile_commands()[args.name]}"])
+
+
 def duration(text: str) -> int:
     """`7d`, `12h`, `30m` or `45s` in milliseconds (argparse names this function in its error)."""
     from jobs.dead_letters import duration as milliseconds
@@ -97,6 +108,9 @@ def parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1",
                      help="the address the API listens on (0.0.0.0: every interface)")
     dev.set_defaults(run=cmd_dev)
+    run = commands.add_parser("run", help="run one line of the Procfile (what a supervisor starts)")
+    run.add_argument("name", choices=["web", "worker", "scheduler", "chroma"])
+    run.set_defaults(run=cmd_run)
     dead = commands.add_parser("dead-letters", help="list, retry or purge the messages Dramatiq gave up on")
     dead.set_defaults(run=cmd_dead_letters)
     actions = dead.add_subparsers(dest="action", required=True)
