@@ -398,30 +398,6 @@ class ChallengeRetried(Response):
     round = fields.Int(metadata={"description": "2 for the first rematch, 3 for the next, ..."})
 
 
-class CreatedCommunityChallenge(Response):
-    id = fields.UUID()
-    created_by = fields.UUID()
-    name = fields.Str()
-    description = fields.Str()
-    challenge_type = fields.Str(validate=one_of(COMMUNITY_TYPES))
-    habit_name = fields.Str(allow_none=True)
-    target_value = fields.Float()
-    unit = fields.Str()
-    duration_days = fields.Int()
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
-    points_reward = fields.Int()
-    max_participants = fields.Int(allow_none=True)
-    participant_count = fields.Int()
-    is_active = fields.Bool()
-    closed_at = fields.DateTime(allow_none=True, metadata={"description": "Set when the scheduler closes it."})
-    created_at = fields.DateTime()
-
-
-class CommunityChallengeCreated(Response):
-    community_challenge = fields.Nested(CreatedCommunityChallenge)
-
-
 class CommunityJoined(Response):
     community_challenge_id = fields.UUID()
     participant_id = fields.UUID()
@@ -742,7 +718,9 @@ class EventMatches(Response):
     items = fields.List(fields.Nested(EventMatch))
 
 
-class CommunityChallenge(Response):
+class CommunityChallengeFields(Response):
+    """A community challenge as stored."""
+
     id = fields.UUID()
     name = fields.Str()
     description = fields.Str()
@@ -753,14 +731,27 @@ class CommunityChallenge(Response):
     duration_days = fields.Int()
     starts_at = fields.DateTime()
     ends_at = fields.DateTime()
-    days_left = fields.Int(metadata={"description": "Whole days until ends_at, rounded up."})
     points_reward = fields.Int()
     max_participants = fields.Int(allow_none=True)
     participant_count = fields.Int()
     is_active = fields.Bool()
-    joined = fields.Bool(metadata={"description": "Whether you take part."})
     created_by = fields.UUID(allow_none=True)
     created_at = fields.DateTime()
+
+
+class CommunityChallenge(CommunityChallengeFields):
+    """A community challenge as you see it."""
+
+    days_left = fields.Int(metadata={"description": "Whole days until ends_at, rounded up."})
+    joined = fields.Bool(metadata={"description": "Whether you take part."})
+
+
+class CreatedCommunityChallenge(CommunityChallengeFields):
+    closed_at = fields.DateTime(allow_none=True, metadata={"description": "Set when the scheduler closes it."})
+
+
+class CommunityChallengeCreated(Response):
+    community_challenge = fields.Nested(CreatedCommunityChallenge)
 
 
 class CommunityChallengePage(Response):

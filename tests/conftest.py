@@ -15,6 +15,7 @@ The environment is set before any `workers` import: the worker runtime reads it 
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -51,19 +52,29 @@ def wipe_redis(client):
         client.delete(*keys[start:start + 500])
 
 
+@contextmanager
+def empty_database(name: str):
+    """A database of the test's own on the shared server, its URL; dropped afterwards, whoever
+    is still connected."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def database():
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{TEST_DB}"')
-    from sql.migrate import migrate
+    with empty_database(TEST_DB) as url:
+        from sql.migrate import migrate
 
-    migrate(SETTINGS.database_url)
-    yield SETTINGS.database_url
-    from workers.runtime import db
+        migrate(url)
+        yield url
+        from workers.runtime import db
 
-    db.close()
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        db.close()
 
 
 @pytest.fixture(scope="session")

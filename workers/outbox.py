@@ -77,10 +77,7 @@ def publish_committed(conn, redis, settings, events: list[dict]) -> list[str]:
     the same moment, the stream would hold it twice; its consumers key on the id."""
     if not events:
         return []
-    ids = _append_to_stream(redis, settings, events)
-    Q.mark_events_published(conn, ids=ids)
-    worker_metrics().events_published("command", len(ids))
-    return ids
+    return _publish(conn, redis, settings, events, source="command")
 
 
 def publish_events(conn, redis, settings, event_ids: list[str]) -> list[str]:
@@ -89,7 +86,12 @@ def publish_events(conn, redis, settings, event_ids: list[str]) -> list[str]:
         rows = list(Q.unpublished_events_by_id(conn, ids=event_ids))
         if not rows:
             return []
-        ids = _append_to_stream(redis, settings, rows)
-        Q.mark_events_published(conn, ids=ids)
-    worker_metrics().events_published("sweep", len(ids))
+        return _publish(conn, redis, settings, rows, source="sweep")
+
+
+def _publish(conn, redis, settings, events: list[dict], source: str) -> list[str]:
+    """Onto the stream, then marked published, then counted; their ids."""
+    ids = _append_to_stream(redis, settings, events)
+    Q.mark_events_published(conn, ids=ids)
+    worker_metrics().events_published(source, len(ids))
     return ids

@@ -20,7 +20,7 @@ import pytest
 
 from jobs import dead_letters
 from jobs.cli import main
-from tests.conftest import ADMIN_URL, SETTINGS
+from tests.conftest import SETTINGS, empty_database
 from tests.faults.harness import wait_until
 from tests.helpers import Api
 
@@ -36,14 +36,8 @@ THREE_DAYS_MS = 3 * 86_400_000
 def settings():
     """A deployment of its own: an empty database, a Redis namespace nobody else uses."""
     run = uuid.uuid4().hex[:10]
-    database = f"wc_dead_letters_{run}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    ours = replace(SETTINGS, database_url=ADMIN_URL.rsplit("/", 1)[0] + f"/{database}", api_database_url="",
-                   redis_namespace=f"wc-dead-letters-{run}")
-    yield ours
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with empty_database(f"wc_dead_letters_{run}") as url:
+        yield replace(SETTINGS, database_url=url, api_database_url="", redis_namespace=f"wc-dead-letters-{run}")
 
 
 @pytest.fixture

@@ -14,12 +14,11 @@ import time
 from pathlib import Path
 
 import psutil
-import psycopg
 import pytest
 
 from jobs.dev import STOP_TIMEOUT, Printer
 from jobs.local_servers import free_port, wait_for_port
-from tests.conftest import ADMIN_URL, SETTINGS, TEST_DB
+from tests.conftest import SETTINGS, TEST_DB, empty_database
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -62,12 +61,8 @@ class Console:
 @pytest.fixture
 def dev_database_url():
     """A database of its own, which `challenges dev` migrates and seeds."""
-    name = f"{TEST_DB}_dev"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database(f"{TEST_DB}_dev") as url:
+        yield url
 
 
 @pytest.fixture

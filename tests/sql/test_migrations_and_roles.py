@@ -8,18 +8,14 @@ import pytest
 from psycopg.rows import dict_row
 
 from sql.migrate import migrate
-from tests.conftest import ADMIN_URL, SETTINGS
+from tests.conftest import SETTINGS, empty_database
 from tests.workers.factories import pair, pending_challenge, user, workout
 
 
 @pytest.fixture
 def fresh_database():
-    name = f"wc_test_mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with empty_database(f"wc_test_mig_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 def test_two_migrations_at_once_apply_everything_once(fresh_database):
