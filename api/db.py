@@ -9,7 +9,8 @@ own snapshot). Two round trips remain, the caller and the query: the caller cann
 the query's own statement (the policies' `app_user_id()` may be evaluated before anything else
 in it, as an index condition for one), and psycopg's pipeline mode, which sends both at once,
 costs more CPU than the round trip it saves (it writes to the socket once per statement, and
-once more to sync).
+once more to sync). The hottest read, a challenge command's precheck, takes one: `read_as` runs
+a SQL function that sets the caller in its first statement and reads in its next.
 
 A read never holds a thread on a database that is gone: it waits at most `DATABASE_POOL_TIMEOUT`
 for a connection (PoolTimeout, answered as 503), and only QUICK_TIMEOUT_SECONDS while the pool
@@ -63,25 +64,34 @@ class ReadDatabase:
     def reading(self, caller_id: str | None, *, quick: bool = False):
         """A connection reading as `caller_id`. `quick`: for a read that is only worth doing
         if a connection is at hand (it waits QUICK_TIMEOUT_SECONDS at most)."""
-        conn = self._checkout(caller_id, quick)
+        conn, _ = self._checkout(quick, Q.set_caller, user_id=caller_id or "")
         try:
             yield conn
         finally:
             self.pool.putconn(conn)
 
-    def _checkout(self, caller_id: str | None, quick: bool):
-        """A pooled connection, the caller set. A connection that died with a database restart
-        fails on this first statement: it is dropped (the pool replaces it) and the next one
-        tried, so a restart costs readers nothing once the database is back."""
+    def read_as(self, query, caller_id: str, **params):
+        """What `query(conn, caller=caller_id, **params)` answers. The query must set the
+        caller itself before it reads (sql/queries/api.sql says which do): one round trip."""
+        conn, answer = self._checkout(False, query, caller=caller_id, **params)
+        self.pool.putconn(conn)
+        return answer
+
+    def _checkout(self, quick: bool, first, **params):
+        """A pooled connection and what `first`, the statement that sets the caller, answered
+        on it. A connection that died with a database restart fails on that statement: it is
+        dropped (the pool replaces it) and the next one tried, so a restart costs readers
+        nothing once the database is back."""
         spares = self.pool.max_size
         while True:
             conn = self.pool.getconn(QUICK_TIMEOUT_SECONDS if quick or self.unreachable else self.timeout)
             try:
-                Q.set_caller(conn, user_id=caller_id or "")
-                self.unreachable = False  # a pool growth refused ("too many clients") set it
-                return conn
-            except psycopg.OperationalError:
+                answer = first(conn, **params)
+            except BaseException as error:
                 self.pool.putconn(conn)
-                if not conn.broken or spares == 0:
+                if not isinstance(error, psycopg.OperationalError) or not conn.broken or spares == 0:
                     raise
                 spares -= 1
+                continue
+            self.unreachable = False  # a pool growth refused ("too many clients") set it
+            return conn, answer

@@ -64,9 +64,9 @@ def challenge_check(db, caller: str, challenge_id: str, *, status: str | tuple[s
     the worker checks the same again under a row lock."""
 
     def precheck():
-        with db.reading(caller) as conn:
-            row = Q.get_challenge_state(conn, id=challenge_id)
-            withdrawn = row is None and Q.get_withdrawn_challenge(conn, id=challenge_id)
+        state = db.read_as(Q.challenge_state_as, caller, id=challenge_id)
+        row = state if state and state["status"] else None
+        withdrawn = state if state and state["withdrawn_at"] else None
         with rules_as_problems():
             check_access(row, withdrawn, caller, status=status, side=side)
             if also:

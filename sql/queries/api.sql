@@ -95,14 +95,11 @@ SELECT c.*, c.expires_at <= now() AS is_expired,
   JOIN users t ON t.id = c.to_user_id
  WHERE c.id = :id;
 
--- name: get_challenge_state^
+-- name: challenge_state_as^
 -- What a command's early check decides on (workers.challenge_access), and no more: the worker
--- reads the whole row again, under a lock.
-SELECT id, from_user_id, to_user_id, status, retry_count, expires_at <= now() AS is_expired
-  FROM workout_challenges WHERE id = :id;
-
--- name: get_withdrawn_challenge^
-SELECT id, from_user_id, to_user_id, withdrawn_at FROM withdrawn_challenges WHERE id = :id;
+-- reads the whole row again, under a lock. Sets the caller itself (ReadDatabase.read_as): the
+-- challenge's state, or its tombstone (`status` NULL, `withdrawn_at` set), or no row.
+SELECT * FROM challenge_state_as(:caller, :id);
 
 -- name: list_challenges
 -- The history screen. Sent and received are read from their own indexes and merged; `won` and

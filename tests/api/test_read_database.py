@@ -46,3 +46,30 @@ def test_a_read_that_failed_leaves_nothing_to_the_next(one_connection, cast, pen
 
     # Then he finds nothing of hers, and she finds it: the connection serves on as usual
     assert as_mike is None and as_sarah is not None
+
+
+def test_a_precheck_in_one_statement_reads_as_its_own_caller(one_connection, cast, pending):
+    # Given Sarah's precheck of the challenge John sent her has just run on the connection
+    as_sarah = one_connection.read_as(Q.challenge_state_as, cast.sarah, id=pending)
+
+    # When Mike's precheck of the same challenge, and then a plain read with no caller, follow
+    as_mike = one_connection.read_as(Q.challenge_state_as, cast.mike, id=pending)
+    with one_connection.reading(None) as conn:
+        as_nobody = Q.get_challenge(conn, id=pending)
+
+    # Then Sarah saw it pending, and neither Mike nor nobody sees anything of it
+    assert as_sarah["status"] == "pending" and as_sarah["withdrawn_at"] is None
+    assert as_mike is None and as_nobody is None
+
+
+def test_a_precheck_that_failed_gives_its_connection_back(one_connection, cast):
+    # Given a precheck whose id PostgreSQL refuses (the pool holds one connection)
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        one_connection.read_as(Q.challenge_state_as, cast.sarah, id="not-a-uuid")
+
+    # When the next read asks for a connection
+    with one_connection.reading(cast.sarah) as conn:
+        answer = conn.execute("SELECT app_user_id()::text AS caller").fetchone()
+
+    # Then it gets the one connection at once, reading as its own caller
+    assert answer["caller"] == cast.sarah
