@@ -41,7 +41,7 @@ class Settings:
     port: int = 8080
     auto_post_to_feed: bool = True
     challenge_ttl_seconds: int = 7 * 24 * 3600
-    leaderboard_refresh_seconds: int = 60
+    leaderboard_reconcile_seconds: int = 3600
     expiry_interval_seconds: int = 60
     outbox_sweep_seconds: int = 30
     outbox_grace_seconds: int = 10
@@ -86,7 +86,7 @@ class Settings:
             "embedding_function": str, "jwt_secret": str,
             "jwt_public_key": str, "jwt_audience": str, "jwt_issuer": str, "port": int,
             "auto_post_to_feed": _bool, "challenge_ttl_seconds": int,
-            "leaderboard_refresh_seconds": int, "expiry_interval_seconds": int,
+            "leaderboard_reconcile_seconds": int, "expiry_interval_seconds": int,
             "outbox_sweep_seconds": int, "outbox_grace_seconds": int, "job_ttl_seconds": int,
             "command_retention_seconds": int,
             "idempotency_ttl_seconds": int, "api_pool_size": int, "worker_pool_size": int,

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.errors import DEPENDENCIES, ERROR_CODES
 from workers.community_rules import FIXED_UNITS
+from workers.seasons import PERIODS, period_of
 from workers.workout_kinds import EXAMPLES as WORKOUT_KIND_EXAMPLES
 
 MIN_DURATION_MINUTES = 0.01  # stored with two decimals: anything smaller would become 0
@@ -243,9 +244,34 @@ class CommunityLeaderboardQuery(Schema):
     limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=100))
 
 
+def season_key(value: str) -> None:
+    if value == "all" or period_of(value) is None:
+        raise ValidationError("Must be an ISO week (YYYY-Www, e.g. 2026-W49) or a month (YYYY-MM).")
+
+
 class LeaderboardQuery(Schema):
     scope = fields.Str(load_default="global", validate=validate.OneOf(["global", "friends"]))
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
+    period = fields.Str(validate=validate.OneOf(PERIODS), metadata={
+        "description": "`week` (this ISO week, UTC), `month` (this calendar month, UTC) or `all` "
+                       "(the default; with `season`, the season's own period)."})
+    season = fields.Str(validate=season_key, metadata={
+        "description": "A week (`2026-W49`) or month (`2026-11`) up to the current one; a past "
+                       "season shows its final board.", "example": "2026-W48"})
+
+    order = fields.Str(load_default="wins", validate=validate.OneOf(["wins", "rating"]), metadata={
+        "description": "`wins` (wins, then win rate, then fewer quits) or `rating` (skill rating; "
+                       "a rating is all-time, so only with period=all)."})
+
+    @validates_schema
+    def rating_is_all_time(self, data, **kwargs):
+        if data.get("order") == "rating" and (data.get("period", "all") != "all" or "season" in data):
+            raise ValidationError("order=rating ranks all time: use it without period or season.", "order")
+
+    @validates_schema
+    def season_in_period(self, data, **kwargs):
+        if "season" in data and data.get("period", period_of(data["season"])) != period_of(data["season"]):
+            raise ValidationError(f"Must be a season of period={data['period']}.", "season")
 
 
 class InsightSearchQuery(Schema):
@@ -275,7 +301,7 @@ CHALLENGE_RESULTS = ("victory", "failed", "quit", "in_progress", "pending", "dec
 ACTIVITY_TYPES = ("workout_completed", "challenge_victory", "challenge_completed")
 NOTIFICATION_TYPES = ("challenge_received", "challenge_accepted", "challenge_declined", "challenge_completed",
                       "challenge_beaten", "challenge_abandoned", "challenge_retried", "challenge_expired",
-                      "community_milestone", "community_completed")
+                      "community_milestone", "community_completed", "leaderboard_podium")
 EVENT_TYPES = ("challenge_created", "challenge_accepted", "challenge_declined", "challenge_completed",
                "challenge_abandoned", "challenge_retried", "challenge_expired", "challenge_withdrawn",
                "community_joined", "community_milestone", "community_completed")
@@ -373,6 +399,33 @@ class ChallengeStatusChange(Response):
     status = fields.Str(validate=one_of(["accepted", "declined", "withdrawn"]))
 
 
+class SkillRating(Response):
+    """An athlete's openskill rating (docs/domain.md, "Skill rating")."""
+
+    value = fields.Float(metadata={"description": "mu - 3 sigma: the skill we are nearly sure of; 0 "
+                                                  "at the start, what order=rating ranks by."})
+    mu = fields.Float(metadata={"description": "The estimate of skill (25 at the start)."})
+    sigma = fields.Float(metadata={"description": "How uncertain the estimate is (25/3 at the start; "
+                                                  "shrinks with every settled challenge)."})
+    rated_challenges = fields.Int(metadata={"description": "Completed or abandoned challenges rated."})
+
+
+class RatingChange(Response):
+    user_id = fields.UUID()
+    before = fields.Float(metadata={"description": "The rating's value before this challenge."})
+    after = fields.Float(metadata={"description": "Its value after."})
+    change = fields.Float(metadata={"description": "after - before."})
+    mu = fields.Float(metadata={"description": "The estimate after."})
+    sigma = fields.Float(metadata={"description": "The uncertainty after."})
+
+
+class RatingChanges(Response):
+    """What a completed or abandoned challenge did to both athletes' skill ratings."""
+
+    challenger = fields.Nested(RatingChange)
+    challenged = fields.Nested(RatingChange)
+
+
 class ChallengeCompleted(Response):
     challenge_id = fields.UUID()
     status = fields.Str(validate=one_of(["completed"]))
@@ -382,6 +435,7 @@ class ChallengeCompleted(Response):
     challenged_stats = fields.Nested(WorkoutStats, metadata={"description": "Your attempt."})
     activity_id = fields.UUID(allow_none=True, metadata={
         "description": "The result's post in your friends' feed (null when AUTO_POST_TO_FEED is off)."})
+    rating_change = fields.Nested(RatingChanges)
 
 
 class ChallengeAbandoned(Response):
@@ -389,6 +443,7 @@ class ChallengeAbandoned(Response):
     status = fields.Str(validate=one_of(["abandoned"]))
     quit_reason = fields.Str()
     partial_stats = fields.Nested(WorkoutStats, allow_none=True)
+    rating_change = fields.Nested(RatingChanges)
 
 
 class ChallengeRetried(Response):
@@ -437,6 +492,7 @@ class Profile(Response):
     avatar_url = fields.Str(allow_none=True)
     timezone = fields.Str(metadata={"description": "IANA name; UTC until you set it."})
     created_at = fields.DateTime()
+    rating = fields.Nested(SkillRating)
 
 
 class MyProfile(Profile):
@@ -448,6 +504,7 @@ class UserProfile(Response):
     display_name = fields.Str()
     avatar_url = fields.Str(allow_none=True)
     created_at = fields.DateTime()
+    rating = fields.Nested(SkillRating)
     is_friend = fields.Bool(metadata={"description": "Whether you are friends (false for yourself)."})
 
 
@@ -581,6 +638,8 @@ class Challenge(Response):
     result = fields.Str(validate=one_of(CHALLENGE_RESULTS), metadata={"description": "From your side."})
     opponent = fields.Nested(UserSummary)
     comparison = fields.Nested(Comparison, allow_none=True)
+    rating_change = fields.Nested(RatingChanges, allow_none=True, metadata={
+        "description": "What settling it (completed or abandoned) did to both skill ratings; null before."})
 
 
 class ChallengeDetail(Challenge):
@@ -639,11 +698,16 @@ class LeaderboardRow(Response):
     retries = fields.Int()
     retries_won = fields.Int()
     challenges_sent = fields.Int()
+    rating = fields.Float(metadata={"description": "The skill rating's value (SkillRating.value)."})
 
 
 class Leaderboard(Response):
     scope = fields.Str(validate=one_of(["global", "friends"]))
-    refreshed_at = fields.DateTime(allow_none=True, metadata={"description": "When the board was last rebuilt."})
+    period = fields.Str(validate=one_of(PERIODS))
+    season = fields.Str(metadata={"description": "`all`, or the week (`2026-W49`) or month (`2026-12`) shown."})
+    order = fields.Str(validate=one_of(["wins", "rating"]))
+    final = fields.Bool(metadata={"description": "True for a season that has ended and been closed: "
+                                                 "its board no longer changes."})
     items = fields.List(fields.Nested(LeaderboardRow))
     me = fields.Nested(LeaderboardRow)
 
@@ -679,13 +743,26 @@ class CommunityNotificationData(Response):
     points = fields.Int()
 
 
+class PodiumNotificationData(Response):
+    """What a leaderboard_podium notification says: the season that closed and where you finished.
+    A rank is null where you were not on that podium (top 3 among you and your friends, top 10
+    of everyone)."""
+
+    season = fields.Str(metadata={"example": "2026-W48"})
+    period = fields.Str(validate=one_of(["week", "month"]))
+    wins = fields.Int()
+    friends_rank = fields.Int(allow_none=True, validate=validate.Range(min=1, max=3))
+    global_rank = fields.Int(allow_none=True, validate=validate.Range(min=1, max=10))
+
+
 class Notification(Response):
     id = fields.UUID()
     challenge_id = fields.UUID(allow_none=True)
     community_challenge_id = fields.UUID(allow_none=True)
     notification_type = fields.Str(validate=one_of(NOTIFICATION_TYPES))
-    data = AnyOf(ChallengeNotificationData, CommunityNotificationData, metadata={
-        "description": "ChallengeNotificationData for challenge_*, CommunityNotificationData for community_*."})
+    data = AnyOf(ChallengeNotificationData, CommunityNotificationData, PodiumNotificationData, metadata={
+        "description": "ChallengeNotificationData for challenge_*, CommunityNotificationData for "
+                       "community_*, PodiumNotificationData for leaderboard_podium."})
     is_read = fields.Bool()
     read_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()

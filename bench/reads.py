@@ -4,8 +4,8 @@ Security on.
 
 It builds its own database (`wc_bench_reads_<random>`): USERS users with 10 workouts (and feed
 posts) each and about 1 in 40 pairs friends, CHALLENGES challenges between them in every status,
-a rematch for a third of the lost ones, migrates it, refreshes the
-leaderboard, then times each query for SAMPLE different callers and prints p50/p99. The database
+a rematch for a third of the lost ones, migrates it, builds the
+leaderboard's counters with the scheduler's reconciliation, then times each query for SAMPLE different callers and prints p50/p99. The database
 is dropped at the end, also on error or Ctrl-C.
 
     python bench/reads.py                 # 2,000 users, 300,000 challenges: about a minute
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg.rows import dict_row
 
+from jobs.leaderboards import reconcile_counters
 from settings import API_ROLE, with_user
 from sql import queries
 from sql.migrate import migrate
@@ -112,8 +113,9 @@ READS = {
     "stats (3 queries)": lambda c, u: (Q.challenge_stats(c, user_id=u), Q.retry_stats(c, user_id=u),
                                        Q.abandonment_stats(c, user_id=u)),
     "chain": chain_of_a_retry,
-    "leaderboard global": lambda c, u: list(Q.leaderboard_global(c, user_id=u, limit=20)),
-    "leaderboard friends": lambda c, u: list(Q.leaderboard_friends(c, user_id=u, limit=20)),
+    "leaderboard global": lambda c, u: list(Q.leaderboard_global(c, user_id=u, season="all", limit=20)),
+    "leaderboard friends": lambda c, u: list(Q.leaderboard_friends(c, user_id=u, season="all", limit=20,
+                                                                   by_rating=False)),
     "feed": lambda c, u: list(Q.feed(c, user_id=u, cursor_at=None, cursor_id=None, limit=20)),
 }
 
@@ -146,13 +148,13 @@ def time_reads(url: str, callers: list[str], reads: dict) -> dict:
 
 def run(users: int, challenges: int, sample: int) -> dict:
     with scratch_database("wc_bench_reads") as url:
-        with psycopg.connect(url, autocommit=True) as owner:
+        with psycopg.connect(url, autocommit=True, row_factory=dict_row) as owner:
             started = time.perf_counter()
             owner.execute(SEED % {"users": users, "challenges": challenges})
+            reconcile_counters(owner)  # the seed wrote challenges with their triggers off
             owner.execute("VACUUM ANALYZE")
-            owner.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY challenge_leaderboard")
             seeded = time.perf_counter() - started
-            total = owner.execute("SELECT count(*) FROM workout_challenges").fetchone()[0]
+            total = owner.execute("SELECT count(*) AS n FROM workout_challenges").fetchone()["n"]
         callers = [f"00000000-0000-4000-8000-{n:012d}" for n in range(1, users + 1, max(1, users // sample))]
         return {"users": users, "challenges": total, "seconds_to_seed": round(seeded, 1),
                 "callers": len(callers), "reads": time_reads(url, callers, READS)}

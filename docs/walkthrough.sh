@@ -164,8 +164,12 @@ api GET "/challenges/list?direction=received&filter=won" "$TS"
 step "Sarah's stats: won 1, lost 1, quit 1, win_rate 0.3333; one retry, not won; one abandonment"
 api GET /challenges/stats "$TS"
 
-step "Leaderboard among friends: all zeros until the scheduler refreshes it (every LEADERBOARD_REFRESH_SECONDS, 60 s by default)"
+step "Leaderboard among friends, live: Sarah's win is on it already, with her skill rating"
 api GET "/challenges/leaderboard?scope=friends" "$TS"
+
+step "This week's board, and the all-time board by skill rating"
+api GET "/challenges/leaderboard?period=week" "$TS"
+api GET "/challenges/leaderboard?order=rating" "$TS"
 
 step "Community: the coach makes a challenge (201), Sarah joins it"
 R=$(api POST /community-challenges "$COACH_TOKEN" \

@@ -7,7 +7,6 @@ with progress, milestones and one completed. Ids are fixed, so seeding twice cha
 import uuid
 
 from sql import queries
-from jobs.maintenance import refresh_leaderboard
 from workers.community import create_community_challenge, join_community_challenge
 from workers.habits import log_habit
 from workers.challenges import (abandon_challenge, accept_challenge, beat_this, complete_challenge,
@@ -55,7 +54,6 @@ def seed_demo(settings) -> dict[str, str]:
                 if not Q.user_exists(conn, user_id=users["Alice"]):
                     _seed(conn, users)
             _seed_community(conn, users)
-            refresh_leaderboard(conn)
     finally:
         db.close()
     return {**users, COACH: demo_id(COACH)}

@@ -34,13 +34,6 @@ def close_ended_community_challenges(conn, batch_size: int = EXPIRY_BATCH) -> in
     return in_batches(conn, Q.close_ended_community_challenges, batch_size)
 
 
-def refresh_leaderboard(conn) -> None:
-    """CONCURRENTLY keeps the leaderboard readable during the refresh (it has a unique index)."""
-    with conn.transaction():
-        Q.refresh_leaderboard(conn)
-        Q.mark_leaderboard_refreshed(conn)
-
-
 def prune_finished_commands(conn, retention_seconds: int, batch_size: int = PRUNE_BATCH) -> int:
     """Forget command outcomes and withdrawal tombstones older than `retention_seconds`. They
     only matter while a message could still be redelivered (seconds to minutes after a worker

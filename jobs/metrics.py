@@ -1,13 +1,14 @@
 """The scheduler's metrics, served on SCHEDULER_METRICS_PORT at METRICS_HOST: the state of the
 whole system, measured by a job of its own (the queues, the outbox, the event log, challenges
-pending, the leaderboard's age), and when each scheduler job last succeeded. One scheduler runs
+pending, the leaderboard repairs), and when each scheduler job last succeeded. One scheduler runs
 per deployment, so these gauges are the deployment's; a second one reports the same values.
 """
 
 import logging
 
-from prometheus_client import CollectorRegistry, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from jobs.leaderboards import REPAIR_KINDS
 from sql import queries
 from workers.commands import COMMAND_QUEUE
 from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE
@@ -46,8 +47,11 @@ class SchedulerMetrics:
                                       registry=registry)
         self.pending_challenges = Gauge("challenges_pending_challenges", "Friend challenges waiting for "
                                         "an answer.", registry=registry)
-        self.leaderboard_age = Gauge("challenges_leaderboard_age_seconds", "Seconds since the "
-                                     "leaderboard was last refreshed.", registry=registry)
+        self.leaderboard_repairs = Counter("challenges_leaderboard_repairs", "Leaderboard rows the "
+                                           "reconciliation found wrong and repaired: counters (one per "
+                                           "athlete and season) and ratings.", ["kind"], registry=registry)
+        for kind in REPAIR_KINDS:  # exported as 0 from the start, so increase() sees the first repair
+            self.leaderboard_repairs.labels(kind)
         self.job_interval = Gauge("challenges_scheduler_job_interval_seconds", "How often each "
                                   "scheduler job runs.", ["job_name"], registry=registry)
         self.job_last_success = Gauge("challenges_scheduler_job_last_success_timestamp_seconds",
@@ -74,7 +78,10 @@ class SchedulerMetrics:
         self.pending_challenges.set(gauges["pending_challenges"])
         self.oldest_unpublished.set(gauges["oldest_unpublished_seconds"])
         self.oldest_unindexed.set(gauges["oldest_unindexed_seconds"])
-        self.leaderboard_age.set(gauges["leaderboard_age_seconds"])
+
+    def leaderboard_repaired(self, repairs: dict) -> None:
+        for kind, count in repairs.items():
+            self.leaderboard_repairs.labels(kind).inc(count)
 
 
 def serve(metrics: SchedulerMetrics, settings) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from jobs import maintenance
+from jobs import leaderboards, maintenance
 from jobs.metrics import MEASURE_INTERVAL_SECONDS, SchedulerMetrics, serve
 from settings import Settings
 from sql import queries
@@ -55,7 +55,9 @@ def build_scheduler(settings: Settings, db: Database, broker, redis,
         "expire_challenges": (settings.expiry_interval_seconds, maintenance.expire_due_challenges),
         "close_community_challenges": (settings.expiry_interval_seconds,
                                        maintenance.close_ended_community_challenges),
-        "refresh_leaderboard": (settings.leaderboard_refresh_seconds, maintenance.refresh_leaderboard),
+        "close_leaderboard_seasons": (settings.expiry_interval_seconds, leaderboards.close_ended_seasons),
+        "reconcile_leaderboards": (settings.leaderboard_reconcile_seconds, lambda conn:
+                                   metrics.leaderboard_repaired(leaderboards.reconcile_leaderboards(conn))),
         "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, redis, settings)),
         "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(
             conn, settings.command_retention_seconds)),

@@ -1,7 +1,7 @@
 """Test harness: real PostgreSQL and Redis, nothing shared with other runs.
 
 - One database per test session (`wc_test_<random>`), migrated once; every test starts from
-  empty tables (TRUNCATE) and an empty leaderboard, so tests never see each other's rows.
+  empty tables (TRUNCATE), leaderboards included, so tests never see each other's rows.
 - One Redis key namespace per session (`wc-test-<random>`), wiped before each test and at
   the end, so several runs can share one Redis.
 - One real Dramatiq worker (threads, in this process) consumes the session's queues, so API
@@ -42,6 +42,7 @@ from settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_env()
 TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
+          "leaderboard_counters", "leaderboard_seasons_closed",
           "workout_challenges", "points_ledger", "challenge_progress", "challenge_participants",
           "challenges", "habit_logs", "activity_feed", "workout_logs", "friendships", "users"]
 
@@ -92,7 +93,6 @@ def clean_state(request, database, redis_client):
     """Empty tables and an empty namespace before every test."""
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
-        conn.execute("REFRESH MATERIALIZED VIEW challenge_leaderboard")
     wipe_redis(redis_client)
 
 
@@ -103,6 +103,18 @@ def conn(database):
     from workers.db import configure_connection
 
     with psycopg.connect(database, row_factory=dict_row) as connection:
+        configure_connection(connection)
+        yield connection
+
+
+@pytest.fixture
+def scheduler_conn(database):
+    """A connection like the scheduler's: the owning role in autocommit, so every transaction a
+    job opens is its own."""
+    from psycopg.rows import dict_row
+    from workers.db import configure_connection
+
+    with psycopg.connect(database, row_factory=dict_row, autocommit=True) as connection:
         configure_connection(connection)
         yield connection
 

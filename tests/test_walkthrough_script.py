@@ -80,7 +80,8 @@ def test_the_walkthrough_script_runs_verbatim_against_a_real_server(base_url, co
     assert section(out, "Sarah's insights so far").strip() == '{"items": []}'
     assert '"code": "invalid_state"' in section(out, "Accepting the withdrawn one")
     assert '"won": 1, "lost": 1, "quit": 1' in section(out, "Sarah's stats")
-    assert '"wins": 1' not in section(out, "Leaderboard among friends")
+    assert '"wins": 1, "losses": 1, "quits": 1' in section(out, "Leaderboard among friends")
+    assert '"order": "rating"' in section(out, "This week's board")
     assert '"milestones": [25]' in section(out, "Sarah logs a workout")
     assert '"total": 55, "current_streak": 1' in section(out, "Her progress")
     assert '"marked_read": 6' in section(out, "John's notifications: read")

@@ -9,6 +9,7 @@ from sql import queries
 from workers.broker import command
 from workers.challenge_access import check_access, check_latest_round
 from workers.commands import CommandRejected
+from workers.ratings import rate_settled_challenge
 from workers.runtime import settings
 
 Q = queries("workers")
@@ -129,11 +130,12 @@ def decline_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
 def abandon_challenge(conn, *, user_id: str, challenge_id: str, quit_reason: str,
                       partial_stats: dict | None = None) -> dict:
     """Quit an accepted challenge; the trigger tells the challenger, reason included."""
-    _lock_for(conn, challenge_id, user_id, status="accepted")
+    challenge = _lock_for(conn, challenge_id, user_id, status="accepted")
     partial = partial_stats and Jsonb(workout_stats(**partial_stats))
     abandoned = Q.abandon_challenge(conn, id=challenge_id, quit_reason=quit_reason, partial_stats=partial)
     return {"challenge_id": challenge_id, "status": "abandoned", "quit_reason": abandoned["quit_reason"],
-            "partial_stats": abandoned["partial_stats"]}
+            "partial_stats": abandoned["partial_stats"],
+            "rating_change": rate_settled_challenge(conn, challenge, challenged_won=False)}
 
 
 def delete_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
@@ -189,6 +191,7 @@ def complete_challenge(conn, *, user_id: str, challenge_id: str, duration_minute
     attempt = workout_stats(duration_minutes, total_volume, volume_unit)
     beat = did_beat(attempt, challenge["workout_data"])
     completed = Q.complete_challenge(conn, id=challenge_id, challenged_stats=Jsonb(attempt), did_beat=beat)
+    rating_change = rate_settled_challenge(conn, challenge, challenged_won=beat)
     activity_id = None
     if auto_post_to_feed:
         activity_id = str(uuid.uuid4())
@@ -200,7 +203,8 @@ def complete_challenge(conn, *, user_id: str, challenge_id: str, duration_minute
     return {"challenge_id": challenge_id, "status": "completed", "did_beat": beat,
             "result": "victory" if beat else "failed",
             "challenger_stats": completed["challenger_stats"],
-            "challenged_stats": completed["challenged_stats"], "activity_id": activity_id}
+            "challenged_stats": completed["challenged_stats"], "activity_id": activity_id,
+            "rating_change": rating_change}
 
 
 create = command("challenges.create", create_challenges)

@@ -21,7 +21,8 @@ from workers.insights import encouragement_for
 log = logging.getLogger(__name__)
 
 CREATE, LIST_QUERY = ChallengeCreate(), ChallengeListQuery()
-JOINED_COLUMNS = ("from_display_name", "from_avatar_url", "to_display_name", "to_avatar_url", "is_expired")
+JOINED_COLUMNS = ("from_display_name", "from_avatar_url", "to_display_name", "to_avatar_url", "is_expired",
+                  "rating_seq")
 RESULT_BY_STATUS = {"pending": "pending", "accepted": "in_progress", "declined": "declined",
                     "expired": "expired", "abandoned": "quit"}
 

@@ -1,7 +1,11 @@
+import datetime as dt
+
 from api.db import Q
+from api.errors import validation_error
 from api.openapi import Op
 from api.schemas import Leaderboard, LeaderboardQuery
 from api.validation import load_query
+from workers.seasons import period_of, season_of, season_start
 
 QUERY = LeaderboardQuery()
 STATS = ("wins", "losses", "quits", "win_rate", "retries", "retries_won", "challenges_sent")
@@ -11,17 +15,48 @@ def leaderboard_row(row: dict) -> dict:
     return {"rank": row["rank"],
             "user": {"id": row["user_id"], "display_name": row["display_name"],
                      "avatar_url": row["avatar_url"]},
-            **{name: row[name] for name in STATS}}
+            **{name: row[name] for name in STATS}, "rating": round(row["rating"], 4)}
+
+
+def requested_season(query: dict, now: dt.datetime) -> str:
+    """The season a leaderboard request asks for: its `season`, else the current one of its
+    `period`. A season that has not begun by `now` is refused."""
+    if "season" not in query:
+        return season_of(query.get("period", "all"), now)
+    if season_start(query["season"]) > now:
+        raise validation_error({"season": ["Must not be later than the current season."]})
+    return query["season"]
+
+
+def ranking(conn, caller: str, *, scope: str, season: str, order: str, limit: int) -> list[dict]:
+    if scope == "friends":
+        return list(Q.leaderboard_friends(conn, user_id=caller, season=season, limit=limit,
+                                          by_rating=order == "rating"))
+    by = Q.leaderboard_global_by_rating if order == "rating" else Q.leaderboard_global
+    return list(by(conn, user_id=caller, season=season, limit=limit))
+
+
+def read_board(conn, caller: str, *, scope: str, season: str, order: str = "wins", limit: int = 20) -> dict:
+    """A closed season's final board is kept under 'final:<season>' (jobs/leaderboards.py)."""
+    final = Q.season_closed(conn, season=season)
+    rows = ranking(conn, caller, scope=scope, season=f"final:{season}" if final else season, order=order,
+                   limit=limit)
+    me = [row for row in rows if str(row["user_id"]) == caller][-1]
+    return {"scope": scope, "period": period_of(season), "season": season, "order": order, "final": final,
+            "items": [leaderboard_row(row) for row in rows if row["in_top"]],
+            "me": leaderboard_row(me)}
 
 
 class ChallengeLeaderboard:
     openapi = {"get": Op("getChallengeLeaderboard", "The challenge leaderboard", query=LeaderboardQuery,
                          response=Leaderboard,
-                         description="Ranked by wins, then win rate, then fewer quits; ties share "
+                         description="Ranked by wins, then win rate, then fewer quits (or by "
+                                     "skill rating with order=rating, all time only); ties share "
                                      "a rank. `global` or among you and your friends; `me` is always "
-                                     "your own row. The board is rebuilt by the scheduler every "
-                                     "LEADERBOARD_REFRESH_SECONDS (`refreshed_at`), so a result "
-                                     "shows here up to that long after it happened.")}
+                                     "your own row. Live: a result counts as soon as its job has "
+                                     "succeeded. `period=week|month` shows the current ISO week or "
+                                     "calendar month (UTC), counting what happened in it; `season` a "
+                                     "past one, whose final board is kept when it ends.")}
 
     def __init__(self, db):
         self.db = db
@@ -29,11 +64,7 @@ class ChallengeLeaderboard:
     def on_get(self, req, resp):
         query = load_query(req, QUERY)
         caller = req.context.caller.id
-        ranking = Q.leaderboard_global if query["scope"] == "global" else Q.leaderboard_friends
+        season = requested_season(query, dt.datetime.now(dt.timezone.utc))
         with self.db.reading(caller) as conn:
-            rows = list(ranking(conn, user_id=caller, limit=query["limit"]))
-            refreshed_at = Q.leaderboard_refreshed_at(conn)
-        me = [row for row in rows if str(row["user_id"]) == caller][-1]
-        resp.media = {"scope": query["scope"], "refreshed_at": refreshed_at,
-                      "items": [leaderboard_row(row) for row in rows if row["in_top"]],
-                      "me": leaderboard_row(me)}
+            resp.media = read_board(conn, caller, scope=query["scope"], season=season, order=query["order"],
+                                    limit=query["limit"])

@@ -3,6 +3,7 @@ from api.errors import Problem, not_found
 from api.openapi import Op
 from api.schemas import MyProfile, ProfileChange, ProfileUpdate, UserProfile
 from api.validation import load_body
+from workers.ratings import rating_view
 
 PROFILE_UPDATE = ProfileUpdate()
 
@@ -10,7 +11,7 @@ PROFILE_UPDATE = ProfileUpdate()
 class Me:
     openapi = {
         "get": Op("getMyProfile", "Your profile", response=MyProfile, errors=(404,),
-                  description="Your profile, with your points total. You exist from your first "
+                  description="Your profile, with your points total and skill rating. You exist from your first "
                               "command: until then this is a 404 `no_profile`; afterwards it is your "
                               "profile, with the defaults (empty display_name, no avatar, UTC) until "
                               "PUT /me changes them."),
@@ -29,21 +30,32 @@ class Me:
         if profile is None:
             raise Problem(404, "no_profile", "You have no profile yet: it starts with your first "
                                              "command (PUT /api/v1/me sets it up).")
-        resp.media = {**profile, "points": points}
+        resp.media = {**with_rating(profile), "points": points}
 
     def on_put(self, req, resp):
         changes = load_body(req, PROFILE_UPDATE)
         self.dispatcher.submit(req, resp, actor="users.update_profile", payload=changes)
 
 
+RATING_COLUMNS = ("rating_mu", "rating_sigma", "rated_challenges")
+
+
+def with_rating(profile: dict) -> dict:
+    """The profile row with its rating columns as one `rating`."""
+    view = {key: value for key, value in profile.items() if key not in RATING_COLUMNS}
+    view["rating"] = rating_view(*(profile[column] for column in RATING_COLUMNS))
+    return view
+
+
 def public_profile(profile: dict) -> dict:
     """What anyone may see of a user: not their time zone."""
-    return {key: value for key, value in profile.items() if key != "timezone"}
+    return {key: value for key, value in with_rating(profile).items() if key != "timezone"}
 
 
 class User:
     openapi = {"get": Op("getUser", "A user's public profile", response=UserProfile, errors=(404,),
-                         description="Anyone's public profile, and whether you are friends. A user "
+                         description="Anyone's public profile with their skill rating, and whether you are "
+                                     "friends. A user "
                                      "exists from their first command.")}
 
     def __init__(self, db):

@@ -6,7 +6,11 @@
 SELECT set_config('app.user_id', :user_id, false);
 
 -- name: get_profile^
-SELECT id, display_name, avatar_url, timezone, created_at FROM users WHERE id = :user_id;
+-- With the skill rating (NULLs before the first settled challenge: the starting rating).
+SELECT u.id, u.display_name, u.avatar_url, u.timezone, u.created_at,
+       r.mu AS rating_mu, r.sigma AS rating_sigma, COALESCE(r.rated_challenges, 0) AS rated_challenges
+  FROM users u LEFT JOIN athlete_ratings r ON r.user_id = u.id
+ WHERE u.id = :user_id;
 
 -- name: user_exists$
 SELECT EXISTS (SELECT 1 FROM users WHERE id = :user_id);
@@ -174,56 +178,92 @@ SELECT * FROM get_user_retry_stats(:user_id);
 -- name: abandonment_stats^
 SELECT * FROM get_user_abandonment_stats(:user_id);
 
--- name: leaderboard_refreshed_at$
-SELECT refreshed_at FROM view_refreshes WHERE view_name = 'challenge_leaderboard';
+-- name: season_closed$
+SELECT EXISTS (SELECT 1 FROM leaderboard_seasons_closed WHERE season = :season);
 
 -- name: leaderboard_global
--- The top of the board, plus the caller's own row wherever it is. Someone not on the board yet
--- has all zeros, which ties with everyone who has no wins and ranks after everyone who has.
+-- :season is the board's key: 'all', a current season, or 'final:<season>' for a closed one.
+-- The top of a season's board, plus the caller's own row wherever it is; each rank is one more
+-- than the number of athletes strictly ahead (ties share it), counted on the rank index.
+-- Someone not on the board has all zeros, which ties with everyone who has no wins and no quits.
 WITH top AS (
-    SELECT l.*, true AS in_top FROM challenge_leaderboard l
-     ORDER BY l.global_rank, l.user_id
+    SELECT b.*, true AS in_top FROM leaderboard_counters b
+     WHERE b.season = :season
+     ORDER BY b.rank_key DESC, b.user_id
      LIMIT :limit
 ), me AS (
     SELECT me.id AS user_id,
-           COALESCE(l.wins, 0) AS wins, COALESCE(l.losses, 0) AS losses,
-           COALESCE(l.quits, 0) AS quits, COALESCE(l.win_rate, 0) AS win_rate,
-           COALESCE(l.retries, 0) AS retries, COALESCE(l.retries_won, 0) AS retries_won,
-           COALESCE(l.challenges_sent, 0) AS challenges_sent,
-           COALESCE(l.global_rank,
-                    (SELECT 1 + count(*) FROM challenge_leaderboard WHERE wins > 0)) AS global_rank,
-           false AS in_top
+           COALESCE(b.wins, 0) AS wins, COALESCE(b.losses, 0) AS losses,
+           COALESCE(b.quits, 0) AS quits, COALESCE(b.win_rate, 0) AS win_rate,
+           COALESCE(b.retries, 0) AS retries, COALESCE(b.retries_won, 0) AS retries_won,
+           COALESCE(b.challenges_sent, 0) AS challenges_sent,
+           COALESCE(b.rank_key, 9999999) AS rank_key, false AS in_top
       FROM (SELECT :user_id::uuid AS id) me
-      LEFT JOIN challenge_leaderboard l ON l.user_id = me.id
+      LEFT JOIN leaderboard_counters b ON b.season = :season AND b.user_id = me.id
+), rows AS (
+    SELECT user_id, wins, losses, quits, win_rate, retries, retries_won, challenges_sent, rank_key, in_top
+      FROM top
+    UNION ALL
+    SELECT * FROM me
 )
 SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
-       r.challenges_sent, r.global_rank AS rank, r.in_top, u.display_name, u.avatar_url
-  FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r
+       r.challenges_sent, r.in_top, u.display_name, u.avatar_url, COALESCE(ar.value, 0) AS rating,
+       1 + (SELECT count(*) FROM leaderboard_counters a
+             WHERE a.season = :season AND a.rank_key > r.rank_key) AS rank
+  FROM rows r
   LEFT JOIN users u ON u.id = r.user_id
- ORDER BY r.in_top DESC, r.global_rank, r.user_id;
+  LEFT JOIN athlete_ratings ar ON ar.user_id = r.user_id
+ ORDER BY r.in_top DESC, r.rank_key DESC, r.user_id;
+
+-- name: leaderboard_global_by_rating
+-- The athletes with the highest skill ratings, and the caller wherever they are, with their
+-- all-time counters. Athletes with no settled challenge have no rating row: they are not listed,
+-- and the caller's own is the starting one (value 0).
+WITH top AS (
+    SELECT user_id, value, true AS in_top FROM athlete_ratings ORDER BY value DESC, user_id LIMIT :limit
+), me AS (
+    SELECT :user_id::uuid AS user_id,
+           COALESCE((SELECT value FROM athlete_ratings WHERE user_id = :user_id), 0) AS value,
+           false AS in_top
+), rows AS (
+    SELECT * FROM top UNION ALL SELECT * FROM me
+)
+SELECT r.user_id, COALESCE(b.wins, 0) AS wins, COALESCE(b.losses, 0) AS losses,
+       COALESCE(b.quits, 0) AS quits, COALESCE(b.win_rate, 0) AS win_rate,
+       COALESCE(b.retries, 0) AS retries, COALESCE(b.retries_won, 0) AS retries_won,
+       COALESCE(b.challenges_sent, 0) AS challenges_sent, r.in_top, u.display_name, u.avatar_url,
+       r.value AS rating, 1 + (SELECT count(*) FROM athlete_ratings a WHERE a.value > r.value) AS rank
+  FROM rows r
+  LEFT JOIN users u ON u.id = r.user_id
+  LEFT JOIN leaderboard_counters b ON b.season = 'all' AND b.user_id = r.user_id
+ ORDER BY r.in_top DESC, r.value DESC, r.user_id;
 
 -- name: leaderboard_friends
--- The caller and their friends, ranked among themselves; friends without a challenge yet count
--- as all zeros.
+-- The caller and their friends, ranked among themselves in the season (by skill rating with
+-- :by_rating); friends without a result in it count as all zeros, without a rating as the start.
 WITH scope AS (
     SELECT :user_id::uuid AS user_id
     UNION
     SELECT friend_id FROM user_friends WHERE user_id = :user_id
 ), totals AS (
     SELECT s.user_id,
-           COALESCE(l.wins, 0) AS wins, COALESCE(l.losses, 0) AS losses,
-           COALESCE(l.quits, 0) AS quits, COALESCE(l.win_rate, 0) AS win_rate,
-           COALESCE(l.retries, 0) AS retries, COALESCE(l.retries_won, 0) AS retries_won,
-           COALESCE(l.challenges_sent, 0) AS challenges_sent
-      FROM scope s LEFT JOIN challenge_leaderboard l ON l.user_id = s.user_id
+           COALESCE(b.wins, 0) AS wins, COALESCE(b.losses, 0) AS losses,
+           COALESCE(b.quits, 0) AS quits, COALESCE(b.win_rate, 0) AS win_rate,
+           COALESCE(b.retries, 0) AS retries, COALESCE(b.retries_won, 0) AS retries_won,
+           COALESCE(b.challenges_sent, 0) AS challenges_sent, COALESCE(ar.value, 0) AS rating,
+           CASE WHEN :by_rating THEN COALESCE(ar.value, 0)
+                ELSE COALESCE(b.rank_key, 9999999)::float8 END AS sort_key
+      FROM scope s
+      LEFT JOIN leaderboard_counters b ON b.season = :season AND b.user_id = s.user_id
+      LEFT JOIN athlete_ratings ar ON ar.user_id = s.user_id
 ), ranked AS (
     SELECT totals.*,
-           rank() OVER (ORDER BY wins DESC, win_rate DESC, quits ASC) AS rank,
-           row_number() OVER (ORDER BY wins DESC, win_rate DESC, quits ASC, user_id) AS position
+           rank() OVER (ORDER BY sort_key DESC) AS rank,
+           row_number() OVER (ORDER BY sort_key DESC, user_id) AS position
       FROM totals
 )
 SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
-       r.challenges_sent, r.rank, r.position <= :limit AS in_top, u.display_name, u.avatar_url
+       r.challenges_sent, r.rating, r.rank, r.position <= :limit AS in_top, u.display_name, u.avatar_url
   FROM ranked r LEFT JOIN users u ON u.id = r.user_id
  WHERE r.position <= :limit OR r.user_id = :user_id
  ORDER BY r.position;

@@ -19,12 +19,6 @@ UPDATE workout_challenges c SET status = 'expired', expired_at = now()
   FROM due WHERE c.id = due.id
 RETURNING c.id;
 
--- name: refresh_leaderboard#
-REFRESH MATERIALIZED VIEW CONCURRENTLY challenge_leaderboard;
-
--- name: mark_leaderboard_refreshed!
-UPDATE view_refreshes SET refreshed_at = now() WHERE view_name = 'challenge_leaderboard';
-
 -- name: prune_processed_commands
 WITH old AS (
     SELECT job_id FROM processed_commands
@@ -85,6 +79,132 @@ SELECT (SELECT count(*) FROM workout_challenges WHERE status = 'pending') AS pen
        (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
           FROM events WHERE published_at IS NULL) AS oldest_unpublished_seconds,
        (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
-          FROM events WHERE indexed_at IS NULL) AS oldest_unindexed_seconds,
-       (SELECT extract(epoch FROM clock_timestamp() - refreshed_at)
-          FROM view_refreshes WHERE view_name = 'challenge_leaderboard') AS leaderboard_age_seconds;
+          FROM events WHERE indexed_at IS NULL) AS oldest_unindexed_seconds;
+
+-- name: user_id_batch
+-- The next :batch_size user ids after :after (NULL: from the first), in id order.
+SELECT id FROM users WHERE :after::uuid IS NULL OR id > :after::uuid ORDER BY id LIMIT :batch_size;
+
+-- name: repair_leaderboard_counters$
+-- Recompute the counters of the users with ids from :first to :last from their challenges, with
+-- the trigger's own rules (challenge_contributions), and add the difference to what is stored.
+-- Both sides are read in this statement's one snapshot, and the repair adds a difference rather
+-- than writing a total, so a result committed meanwhile (counted by its own trigger, seen by
+-- neither side here) stays counted. Returns how many counter rows were wrong.
+WITH expected AS (
+    SELECT x.season, x.user_id, sum(x.wins) AS wins, sum(x.losses) AS losses, sum(x.quits) AS quits,
+           sum(x.retries) AS retries, sum(x.retries_won) AS retries_won,
+           sum(x.challenges_sent) AS challenges_sent
+      FROM workout_challenges w,
+           LATERAL challenge_contributions(w.from_user_id, w.to_user_id, w.status, w.did_beat, w.is_retry,
+                                           w.created_at, w.completed_at, w.abandoned_at) x
+     WHERE (w.from_user_id BETWEEN :first AND :last OR w.to_user_id BETWEEN :first AND :last)
+       AND x.user_id BETWEEN :first AND :last
+     GROUP BY x.season, x.user_id
+), stored AS (
+    -- (final boards of closed seasons are not counters; rows of users that no longer exist are
+    -- delete_orphan_counters' to remove)
+    SELECT season, user_id, wins, losses, quits, retries, retries_won, challenges_sent
+      FROM leaderboard_counters c
+     WHERE user_id BETWEEN :first AND :last AND NOT starts_with(season, 'final:')
+       AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
+), drift AS (
+    SELECT COALESCE(e.season, s.season) AS season, COALESCE(e.user_id, s.user_id) AS user_id,
+           COALESCE(e.wins, 0) - COALESCE(s.wins, 0) AS wins,
+           COALESCE(e.losses, 0) - COALESCE(s.losses, 0) AS losses,
+           COALESCE(e.quits, 0) - COALESCE(s.quits, 0) AS quits,
+           COALESCE(e.retries, 0) - COALESCE(s.retries, 0) AS retries,
+           COALESCE(e.retries_won, 0) - COALESCE(s.retries_won, 0) AS retries_won,
+           COALESCE(e.challenges_sent, 0) - COALESCE(s.challenges_sent, 0) AS challenges_sent
+      FROM expected e FULL JOIN stored s ON s.season = e.season AND s.user_id = e.user_id
+), repaired AS (
+    INSERT INTO leaderboard_counters AS c
+           (season, user_id, wins, losses, quits, retries, retries_won, challenges_sent)
+    SELECT * FROM drift
+     WHERE (wins, losses, quits, retries, retries_won, challenges_sent) <> (0, 0, 0, 0, 0, 0)
+     ORDER BY season, user_id
+        ON CONFLICT (season, user_id) DO UPDATE
+       SET wins = c.wins + excluded.wins, losses = c.losses + excluded.losses,
+           quits = c.quits + excluded.quits, retries = c.retries + excluded.retries,
+           retries_won = c.retries_won + excluded.retries_won,
+           challenges_sent = c.challenges_sent + excluded.challenges_sent
+    RETURNING 1
+)
+SELECT count(*) FROM repaired;
+
+-- name: delete_orphan_counters$
+-- Counters of users deleted since (their challenges' trigger may have written them on the way).
+WITH gone AS (
+    DELETE FROM leaderboard_counters c WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
+    RETURNING 1
+)
+SELECT count(*) FROM gone;
+
+-- name: close_season$
+-- Marks :season closed; false if it already was (another scheduler, or an earlier turn).
+WITH closed AS (
+    INSERT INTO leaderboard_seasons_closed (season) VALUES (:season)
+    ON CONFLICT DO NOTHING RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM closed);
+
+-- name: snapshot_season!
+-- The season's final board: its counters as they are now, under 'final:<season>'.
+INSERT INTO leaderboard_counters
+       (season, user_id, wins, losses, quits, retries, retries_won, challenges_sent)
+SELECT 'final:' || season, user_id, wins, losses, quits, retries, retries_won, challenges_sent
+  FROM leaderboard_counters c
+ WHERE season = :season AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id);
+
+-- name: notify_podium$
+-- Each athlete with a win in the closed :season (of :period) who finished in the top three of their own
+-- friends board (they and their friends) or in the global top ten hears it once, with both
+-- ranks (null where not on that podium). Ranks as on the board: ties share one.
+WITH board AS (
+    SELECT user_id, wins, rank_key FROM leaderboard_counters WHERE season = 'final:' || :season::text
+), global AS (
+    SELECT user_id, wins, rank_key, rank() OVER (ORDER BY rank_key DESC) AS rank FROM board
+), friends AS (
+    SELECT g.user_id, 1 + count(f.user_id) AS rank
+      FROM global g
+      LEFT JOIN user_friends uf ON uf.user_id = g.user_id
+      LEFT JOIN board f ON f.user_id = uf.friend_id AND f.rank_key > g.rank_key
+     WHERE g.wins > 0
+     GROUP BY g.user_id
+), told AS (
+    INSERT INTO challenge_notifications (user_id, notification_type, data)
+    SELECT g.user_id, 'leaderboard_podium',
+           jsonb_build_object('season', :season::text, 'period', :period::text,
+                              'wins', g.wins,
+                              'friends_rank', CASE WHEN f.rank <= 3 THEN f.rank END,
+                              'global_rank', CASE WHEN g.rank <= 10 THEN g.rank END)
+      FROM global g JOIN friends f ON f.user_id = g.user_id
+     WHERE f.rank <= 3 OR g.rank <= 10
+     ORDER BY g.user_id
+        ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM told;
+
+-- name: rated_challenges_in_order
+-- Every rated challenge, in the order the workers applied the ratings (rating_seq), with the
+-- game's result: the challenged athlete won a completed challenge they beat, and nothing else.
+SELECT from_user_id, to_user_id, (status = 'completed' AND did_beat) AS challenged_won
+  FROM workout_challenges WHERE rating_seq IS NOT NULL ORDER BY rating_seq;
+
+-- name: stored_ratings
+SELECT user_id, mu, sigma, rated_challenges FROM athlete_ratings;
+
+-- name: repair_rating$
+-- Sets one athlete's rating to the replayed one, unless it changed since the replay's snapshot
+-- (:seen_* NULL: it had no row then); true if repaired.
+WITH repaired AS (
+    INSERT INTO athlete_ratings AS r (user_id, mu, sigma, rated_challenges)
+    VALUES (:user_id, :mu, :sigma, :rated_challenges)
+        ON CONFLICT (user_id) DO UPDATE
+       SET mu = excluded.mu, sigma = excluded.sigma, rated_challenges = excluded.rated_challenges,
+           updated_at = now()
+     WHERE (r.mu, r.sigma, r.rated_challenges) = (:seen_mu::float8, :seen_sigma::float8, :seen_rated::integer)
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM repaired);

@@ -274,3 +274,23 @@ UPDATE challenge_participants
 -- name: insert_community_notification!
 INSERT INTO challenge_notifications (user_id, community_challenge_id, notification_type, data)
 VALUES (:user_id, :community_challenge_id, :notification_type, :data);
+
+-- name: lock_ratings
+-- Both athletes' ratings, locked until the transaction ends (created at :mu, :sigma when new),
+-- in id order so that two settlements sharing an athlete queue rather than deadlock, with the
+-- next place in the order ratings are applied (workers/ratings.py).
+INSERT INTO athlete_ratings AS r (user_id, mu, sigma)
+SELECT id, :mu, :sigma FROM unnest(:user_ids::uuid[]) id ORDER BY id
+    ON CONFLICT (user_id) DO UPDATE SET user_id = r.user_id
+RETURNING r.user_id, r.mu, r.sigma, r.value, r.rated_challenges, nextval('rating_seq') AS seq;
+
+-- name: save_ratings!
+-- The new ratings of a settled challenge's two athletes, and what it did to them.
+WITH saved AS (
+    UPDATE athlete_ratings r
+       SET mu = n.mu, sigma = n.sigma, rated_challenges = r.rated_challenges + 1, updated_at = now()
+      FROM (VALUES (:challenger::uuid, :challenger_mu::float8, :challenger_sigma::float8),
+                   (:challenged::uuid, :challenged_mu::float8, :challenged_sigma::float8)) AS n (user_id, mu, sigma)
+     WHERE r.user_id = n.user_id
+)
+UPDATE workout_challenges SET rating_change = :rating_change, rating_seq = :seq WHERE id = :id;

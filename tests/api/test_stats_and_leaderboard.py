@@ -9,6 +9,7 @@ import pytest
 
 from jobs import maintenance
 from tests.api.support import assert_problem, auth
+from workers.seasons import season_of
 
 # Attempts against any target below: WIN is faster and heavier, LOSS is far too slow.
 WIN = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "kg"}
@@ -69,12 +70,6 @@ def expire(conn, challenge_id) -> None:
     assert maintenance.expire_due_challenges(conn) == 1
 
 
-def refresh(conn) -> None:
-    """What the scheduler does every LEADERBOARD_REFRESH_SECONDS."""
-    conn.rollback()
-    maintenance.refresh_leaderboard(conn)
-
-
 def stats(api, user) -> dict:
     response = api.get("/challenges/stats", user)
     assert response.status_code == 200, response.text
@@ -87,10 +82,6 @@ def board(api, user, **query) -> dict:
                                        headers=auth(user))
     assert response.status_code == 200, response.text
     return response.json
-
-
-def at(timestamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
 
 
 # GET /challenges/stats -----------------------------------------------------------------------
@@ -240,7 +231,7 @@ def test_only_declined_and_expired_challenges_count_nowhere(api, conn):
 
 @pytest.fixture
 def league(api, conn):
-    """Hank challenges everyone; the board after a refresh is, by wins, win rate, fewer quits:
+    """Hank challenges everyone; the board is, by wins, win rate, fewer quits:
 
         1 Paula  2 won 0 lost 0 quit  (1.0)
         2 Quinn  2 won 1 lost 0 quit  (0.6667)
@@ -272,8 +263,15 @@ def league(api, conn):
     accept(api, cast.quinn, third)
     finish(api, cast.quinn, third, "loss")
     finish(api, cast.tina, api.retry(cast.tina, first[cast.tina]), "win")
-    refresh(conn)
+    cast.ratings = {user: rating_of(api, user) for user in vars(cast).values()}
     return cast
+
+
+def rating_of(api, user: str) -> float:
+    """The rating's value as the user's profile shows it (the board must show the same)."""
+    response = api.get(f"/users/{user}", user)
+    assert response.status_code == 200, response.text
+    return response.json["rating"]["value"]
 
 
 def row(cast, name, rank, wins=0, losses=0, quits=0, win_rate=0.0, retries=0, retries_won=0,
@@ -282,7 +280,8 @@ def row(cast, name, rank, wins=0, losses=0, quits=0, win_rate=0.0, retries=0, re
     avatar = PAULA_AVATAR if name == "Paula" else None
     return {"rank": rank, "user": {"id": user, "display_name": name, "avatar_url": avatar},
             "wins": wins, "losses": losses, "quits": quits, "win_rate": win_rate,
-            "retries": retries, "retries_won": retries_won, "challenges_sent": sent}
+            "retries": retries, "retries_won": retries_won, "challenges_sent": sent,
+            "rating": cast.ratings.get(user, 0.0)}
 
 
 def league_rows(cast) -> dict[str, dict]:
@@ -302,7 +301,7 @@ def in_board_order(rows: list[dict]) -> list[dict]:
 
 
 def test_the_global_board_ranks_by_wins_then_win_rate_then_fewer_quits(api, league):
-    # Given the league after a refresh
+    # Given the league
     expected = league_rows(league)
 
     # When Paula reads the global board
@@ -341,9 +340,8 @@ def test_me_is_there_with_the_right_rank_when_i_am_outside_the_top(api, league):
 
 
 def test_me_is_there_with_zeros_for_someone_without_challenges(api, conn, league):
-    # Given Nina, who signed up after the refresh and never had a challenge
+    # Given Nina, who signed up after the league played and never had a challenge
     nina = api.sign_up("Nina")
-    refresh(conn)
 
     # When she reads the board
     answer = board(api, nina, scope="global", limit=100)
@@ -353,7 +351,7 @@ def test_me_is_there_with_zeros_for_someone_without_challenges(api, conn, league
     assert len(answer["items"]) == 7
     assert answer["me"] == {"rank": 7, "user": {"id": nina, "display_name": "Nina", "avatar_url": None},
                             "wins": 0, "losses": 0, "quits": 0, "win_rate": 0.0, "retries": 0,
-                            "retries_won": 0, "challenges_sent": 0}
+                            "retries_won": 0, "challenges_sent": 0, "rating": 0.0}
 
 
 def test_the_friends_board_ranks_me_and_my_friends_only(api, conn, league):
@@ -362,7 +360,6 @@ def test_the_friends_board_ranks_me_and_my_friends_only(api, conn, league):
     zoe = api.sign_up("Zoe")
     api.befriend(league.rosa, league.paula)
     api.befriend(league.rosa, zoe)
-    refresh(conn)
     league.zoe = zoe
     expected = league_rows(league)
 
@@ -383,7 +380,6 @@ def test_the_friends_board_ranks_me_and_my_friends_only(api, conn, league):
 def test_the_friends_board_keeps_me_when_i_am_outside_its_top(api, conn, league):
     # Given Rosa, second among herself, Paula and Hank
     api.befriend(league.rosa, league.paula)
-    refresh(conn)
     expected = league_rows(league)
 
     # When she reads only the first row of her friends' board
@@ -404,42 +400,40 @@ def test_the_friends_board_of_someone_alone_is_just_them(api):
     # Then she alone, first, with zeros
     mine = {"rank": 1, "user": {"id": lisa, "display_name": "Lisa", "avatar_url": None},
             "wins": 0, "losses": 0, "quits": 0, "win_rate": 0.0, "retries": 0, "retries_won": 0,
-            "challenges_sent": 0}
+            "challenges_sent": 0, "rating": 0.0}
     assert answer["items"] == [mine]
     assert answer["me"] == mine
 
 
-def test_the_board_changes_only_after_a_refresh(api, conn):
-    # Given John and Sarah, and a freshly refreshed, empty board
+@pytest.mark.parametrize("period", ["all", "week", "month"])
+def test_a_result_is_on_the_board_as_soon_as_its_job_has_succeeded(api, period):
+    # Given John and Sarah, and an empty board
     john, sarah = api.sign_up("John"), api.sign_up("Sarah")
     api.befriend(john, sarah)
-    refresh(conn)
-    empty = board(api, sarah)
+    empty = board(api, sarah, period=period)
     assert empty["items"] == []
     assert (empty["me"]["rank"], empty["me"]["wins"]) == (1, 0)
 
-    # When Sarah beats John's challenge
+    # When Sarah beats John's challenge (the job has succeeded when `play` returns)
     play(api, john, sarah, api.log_workout(john), "win")
 
-    # Then the board still shows the old state, refreshed at the same time
-    stale = board(api, sarah)
-    assert stale == empty
-
-    # When the scheduler refreshes it
-    refresh(conn)
-    fresh = board(api, sarah)
-
-    # Then Sarah leads with her win, John follows with the challenge he sent, and the board
-    # says it was refreshed later than before
+    # Then with no wait and no scheduler run, Sarah leads with her win and John follows with the
+    # challenge he sent, on the board of every period, named by its current season
+    now = dt.datetime.now(dt.timezone.utc)
+    live = board(api, sarah, period=period)
     assert [(r["user"]["display_name"], r["rank"], r["wins"], r["challenges_sent"])
-            for r in fresh["items"]] == [("Sarah", 1, 1, 0), ("John", 2, 0, 1)]
-    assert (fresh["me"]["rank"], fresh["me"]["wins"], fresh["me"]["win_rate"]) == (1, 1, 1.0)
-    assert at(fresh["refreshed_at"]) > at(empty["refreshed_at"])
+            for r in live["items"]] == [("Sarah", 1, 1, 0), ("John", 2, 0, 1)]
+    assert (live["me"]["rank"], live["me"]["wins"], live["me"]["win_rate"]) == (1, 1, 1.0)
+    assert (live["period"], live["season"], live["final"]) == (period, season_of(period, now), False)
 
 
 @pytest.mark.parametrize("query,field", [
     ("limit=0", "limit"), ("limit=101", "limit"), ("limit=-1", "limit"), ("limit=ten", "limit"),
     ("scope=", "scope"), ("scope=Global", "scope"), ("scope=everyone", "scope"),
+    ("period=year", "period"), ("period=", "period"), ("season=2026-13", "season"),
+    ("season=2026-W54", "season"), ("season=26-W01", "season"), ("season=all", "season"),
+    ("season=2026-11&period=week", "season"), ("season=2026-W48&period=all", "season"),
+    ("season=2999-01", "season"),
 ])
 def test_a_bad_board_request_is_refused_naming_the_parameter(api, query, field):
     # Given Lisa
@@ -486,7 +480,6 @@ def test_the_first_winning_retry_of_a_chain_counts_even_if_later_rounds_win_too(
 def test_the_friends_board_leaves_out_pending_friend_requests(api, conn, league):
     # Given Rosa asked Paula to be friends, and Paula has not answered
     assert api.post("/friends/requests", league.rosa, {"user_id": league.paula}).status_code == 201
-    refresh(conn)
 
     # When Rosa reads her friends' board
     answer = board(api, league.rosa, scope="friends")
@@ -503,7 +496,6 @@ def test_the_profile_and_the_board_show_the_same_win_rate(api, conn):
     workout = api.log_workout(john)
     for outcome in ["win"] + ["loss"] * 31:
         play(api, john, sarah, workout, outcome)
-    refresh(conn)
 
     # When she looks at her profile and at the leaderboard
     on_profile = stats(api, sarah)["win_rate"]

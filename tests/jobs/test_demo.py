@@ -30,7 +30,7 @@ def test_the_demo_shows_every_state_and_seeding_twice_changes_nothing(conn):
     assert rematch == {"retried_from_challenge_id": demo_id(f"legs-to-{users['Carol']}"),
                        "challenge_message": "Round 2! 💪"}
     # And the leaderboard already ranks them
-    board = conn.execute("SELECT user_id::text, wins FROM challenge_leaderboard WHERE wins > 0").fetchall()
+    board = conn.execute("SELECT user_id::text, wins FROM leaderboard_counters WHERE season = 'all' AND wins > 0").fetchall()
     assert board == [{"user_id": users["Bob"], "wins": 1}]
 
 

@@ -8,7 +8,7 @@ from jobs import maintenance
 from jobs.scheduler import run_guarded, sweep_outbox
 from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, new_id, pair, pending_challenge
-from workers.challenges import complete_challenge, delete_challenge
+from workers.challenges import delete_challenge
 from workers.db import Database
 from workers.outbox import indexing_turn, publish_events
 
@@ -35,21 +35,6 @@ def test_expiry_expires_only_overdue_pending_challenges_in_batches_and_tells_the
     told = conn.execute("SELECT challenge_id::text AS id FROM challenge_notifications "
                         "WHERE user_id = %s AND notification_type = 'challenge_expired'", (john,)).fetchall()
     assert sorted(r["id"] for r in told) == sorted(overdue)
-
-
-def test_leaderboard_refresh_shows_new_results(conn):
-    john, sarah = pair(conn)
-    challenge = accepted_challenge(conn, john, sarah, minutes=30, volume=100)
-    complete_challenge(conn, user_id=sarah, challenge_id=challenge, duration_minutes=20, total_volume=200)
-    conn.commit()
-
-    maintenance.refresh_leaderboard(conn)
-
-    row = conn.execute("SELECT wins, losses, win_rate FROM challenge_leaderboard WHERE user_id = %s",
-                       (sarah,)).fetchone()
-    assert (row["wins"], row["losses"], row["win_rate"]) == (1, 0, 1.0)
-    sent = conn.execute("SELECT challenges_sent FROM challenge_leaderboard WHERE user_id = %s", (john,)).fetchone()
-    assert sent["challenges_sent"] == 1
 
 
 def test_outbox_sweep_republishes_what_a_dead_worker_left(conn, redis_client):

@@ -1,16 +1,15 @@
 """The scheduler's gauges, what an operator watches the whole system by: each Dramatiq queue by
-state, how long events wait to be published and indexed, challenges pending, the leaderboard's
-age, when each scheduler job last succeeded; measured by a job of its own and served on the
+state, how long events wait to be published and indexed, challenges pending, leaderboard rows
+repaired, when each scheduler job last succeeded; measured by a job of its own and served on the
 scheduler's metrics port."""
 
 import dataclasses
 import time
 import uuid
 
-import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
-from jobs import maintenance
+from jobs import leaderboards
 from jobs.metrics import MEASURE_INTERVAL_SECONDS, SchedulerMetrics
 from jobs.scheduler import build_scheduler
 from tests.conftest import SETTINGS
@@ -74,34 +73,23 @@ def test_events_waiting_to_be_published_or_indexed_are_measured_by_the_oldest(co
     assert 300 <= gauge(metrics, "challenges_event_log_oldest_unindexed_age_seconds") < 3600
 
 
-@pytest.fixture
-def leaderboard_refreshed_an_hour_ago(conn):
-    original = conn.execute("SELECT refreshed_at FROM view_refreshes").fetchone()["refreshed_at"]
-    conn.execute("UPDATE view_refreshes SET refreshed_at = now() - interval '1 hour'")
-    conn.commit()
-    yield
-    conn.execute("UPDATE view_refreshes SET refreshed_at = %s", (original,))
-    conn.commit()
-
-
-def test_pending_challenges_and_the_leaderboards_age_are_measured(api, conn, redis_client,
-                                                                 leaderboard_refreshed_an_hour_ago):
-    # Given a challenge waiting for an answer, and a leaderboard last refreshed an hour ago
+def test_pending_challenges_and_leaderboard_repairs_are_measured(api, conn, scheduler_conn, redis_client):
+    # Given a challenge waiting for an answer, and John's sent count wrong on the all-time board
     john, sarah = api.sign_up("John"), api.sign_up("Sarah")
     api.befriend(john, sarah)
     api.challenge(john, [sarah], api.log_workout(john))
+    conn.execute("UPDATE leaderboard_counters SET challenges_sent = 7 WHERE user_id = %s AND season = 'all'",
+                 (john,))
+    conn.commit()
 
-    # When the scheduler measures the system, before and after refreshing the leaderboard
+    # When the scheduler measures the system and reconciles the leaderboards, as its jobs do
     metrics = SchedulerMetrics()
     metrics.measure(conn, redis_client, MEASURED)
-    stale = gauge(metrics, "challenges_leaderboard_age_seconds")
-    maintenance.refresh_leaderboard(conn)
-    metrics.measure(conn, redis_client, MEASURED)
+    metrics.leaderboard_repaired(leaderboards.reconcile_leaderboards(scheduler_conn))
 
-    # Then one challenge is pending, and the leaderboard was an hour old until refreshed
+    # Then one challenge is pending, and one counter row was repaired
     assert gauge(metrics, "challenges_pending_challenges") == 1
-    assert 3600 <= stale < 7200
-    assert gauge(metrics, "challenges_leaderboard_age_seconds") < 3600
+    assert gauge(metrics, "challenges_leaderboard_repairs_total", kind="counters") == 1
 
 
 def test_every_job_reports_its_interval_and_its_last_success_but_not_a_run_another_scheduler_did():
@@ -112,8 +100,8 @@ def test_every_job_reports_its_interval_and_its_last_success_but_not_a_run_anoth
     started = gauge(metrics, LAST_SUCCESS, **last_success)
 
     # Then each reports how often it runs, and until it succeeds, when the scheduler started
-    assert gauge(metrics, "challenges_scheduler_job_interval_seconds", job_name="refresh_leaderboard") == \
-        SETTINGS.leaderboard_refresh_seconds
+    assert gauge(metrics, "challenges_scheduler_job_interval_seconds", job_name="reconcile_leaderboards") == \
+        SETTINGS.leaderboard_reconcile_seconds
     assert gauge(metrics, "challenges_scheduler_job_interval_seconds", job_name="measure_system") == \
         MEASURE_INTERVAL_SECONDS
     assert started <= time.time()

@@ -1,0 +1,272 @@
+"""The live leaderboard at scale: what a change costs, what a read costs, what reconciliation costs.
+
+It builds its own database (`wc_bench_board_<random>`): USERS users, each with about 20 friends,
+and challenges between them over the last eight weeks in every status (two in three settled,
+each settled one rated in order), written with the triggers off and then counted and rated by
+the scheduler's own reconciliation, as a restore would be. In two stages, FIRST challenges and
+then up to CHALLENGES, it measures:
+
+- **cost per change**: the counters' trigger on one completion, as PostgreSQL times it
+  (`EXPLAIN ANALYZE` of the complete statement), at both history sizes: it should not grow
+  with the history (target: ratio at most 1.2);
+- **a complete job with live counters / without them**: the worker's own path (`run_command`
+  with `complete_challenge`: lock, complete, rate, feed post, outcome, commit) one job after the
+  other on one connection, with the counters' trigger on and off in alternating blocks (target:
+  at most 1.15);
+- **reads**: the top 20 plus the caller's own rank, global and friends, all time and this week,
+  as the API runs them (its role, Row Level Security on) for SAMPLE different callers: p50 / p99
+  (targets at 1M challenges: p99 at most 10 ms global, 5 ms friends);
+- **reconciliation**: the full run that builds the counters and ratings from nothing, and the
+  steady hourly run that finds nothing to repair.
+
+    python bench/leaderboard.py                                   # 100,000 users, 1M challenges
+    python bench/leaderboard.py --users 5000 --first 10000 --challenges 50000   # a quick try
+
+Writes bench/results_leaderboard.json; the database is dropped at the end, also on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import pathlib
+import statistics
+import time
+import uuid
+from functools import partial
+
+import psycopg
+from psycopg.rows import dict_row
+
+from reads import scratch_database, summary, time_reads
+from jobs.leaderboards import reconcile_counters, reconcile_ratings
+from sql import queries
+from workers.challenges import complete_challenge
+from workers.commands import run_command
+from workers.db import configure_connection
+from workers.seasons import season_of
+
+RESULTS = pathlib.Path(__file__).with_name("results_leaderboard.json")
+Q = queries("api")
+USER_ID = "'00000000-0000-4000-8000-' || lpad(({n})::text, 12, '0')"
+TARGET = '{"duration_minutes": 30, "total_volume": 10000, "volume_unit": "lb", "total_volume_kg": 4535.924}'
+ATTEMPT = '{"duration_minutes": 28, "total_volume": 9000, "volume_unit": "lb", "total_volume_kg": 4082.3}'
+
+USERS = f"""
+INSERT INTO users (id, display_name)
+SELECT ({USER_ID.format(n="g")})::uuid, 'user ' || g FROM generate_series(1, %(users)s) g;
+-- about 20 friends each: user g asks g + k * 997 (mod users) for k in 1..10
+INSERT INTO friendships (requester_id, addressee_id, status, accepted_at)
+SELECT DISTINCT ({USER_ID.format(n="g")})::uuid,
+       ({USER_ID.format(n="1 + (g - 1 + k * 997) %% %(users)s")})::uuid, 'accepted', now()
+  FROM generate_series(1, %(users)s) g, generate_series(1, 10) k
+ WHERE (g - 1 + k * 997) %% %(users)s <> g - 1
+ON CONFLICT DO NOTHING;
+"""
+
+# Challenges numbered from %(first)s to %(last)s, written with their triggers off: two in three
+# settled (completed, a third of those lost, or abandoned), the rest pending, accepted, declined.
+# Sent at times spread over the last eight weeks and settled an hour later; settled ones rated in
+# number order (rating_seq, after any rated before), their rating change left empty (the bench
+# reads only the ratings).
+CHALLENGES = f"""
+ALTER TABLE workout_challenges DISABLE TRIGGER USER;
+INSERT INTO workout_challenges (id, from_user_id, to_user_id, workout_name, workout_data,
+                                challenger_stats, status, did_beat, challenged_stats, quit_reason,
+                                accepted_at, completed_at, abandoned_at, declined_at, created_at,
+                                rating_seq, rating_change)
+SELECT gen_random_uuid(), f, t, 'Workout ' || (g %% 25), '{TARGET}', '{TARGET}',
+       s, CASE WHEN s = 'completed' THEN g %% 3 <> 0 END,
+       CASE WHEN s = 'completed' THEN '{ATTEMPT}'::jsonb END,
+       CASE WHEN s = 'abandoned' THEN 'Too hard for me' END,
+       CASE WHEN s IN ('accepted', 'completed', 'abandoned') THEN at END,
+       CASE WHEN s = 'completed' THEN at + interval '1 hour' END,
+       CASE WHEN s = 'abandoned' THEN at + interval '1 hour' END,
+       CASE WHEN s = 'declined' THEN at END, at,
+       CASE WHEN s IN ('completed', 'abandoned') THEN nextval('rating_seq') END,
+       CASE WHEN s IN ('completed', 'abandoned') THEN '{{}}'::jsonb END
+  FROM (SELECT g,
+               ({USER_ID.format(n="1 + (g * 7919) %% %(users)s")})::uuid AS f,
+               ({USER_ID.format(n="1 + (g * 104729 + 1) %% %(users)s")})::uuid AS t,
+               (ARRAY['completed', 'completed', 'completed', 'abandoned', 'pending', 'accepted',
+                      'declined', 'completed', 'completed'])[1 + g %% 9] AS s,
+               now() - interval '56 days' + (g %% 4800) * interval '1 day' / 86.0 AS at
+          FROM generate_series(%(first)s::bigint, %(last)s) g) picked
+ WHERE f <> t
+ ORDER BY g;
+ALTER TABLE workout_challenges ENABLE TRIGGER USER;
+"""
+
+# Accepted challenges for the jobs to complete: one per user of a spread-out set, sent now.
+TO_COMPLETE = f"""
+INSERT INTO workout_challenges (id, from_user_id, to_user_id, workout_name, workout_data,
+                                challenger_stats, status, accepted_at)
+SELECT gen_random_uuid(), ({USER_ID.format(n="1 + (g * 31 + 5) %% %(users)s")})::uuid,
+       ({USER_ID.format(n="1 + (g * 101) %% %(users)s")})::uuid, 'Bench Legs', '{TARGET}', '{TARGET}',
+       'accepted', now()
+  FROM generate_series(1, %(count)s) g
+ WHERE (g * 31 + 5) %% %(users)s <> (g * 101) %% %(users)s
+RETURNING id::text, to_user_id::text;
+"""
+
+
+def owner_connection(url: str):
+    conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+    configure_connection(conn)
+    return conn
+
+
+def add_challenges(url: str, users: int, first: int, last: int) -> float:
+    with owner_connection(url) as conn:
+        started = time.perf_counter()
+        conn.execute(CHALLENGES % {"users": users, "first": first, "last": last})
+        return time.perf_counter() - started
+
+
+def reconcile(url: str) -> dict:
+    """Both reconciliations, timed; then VACUUM ANALYZE (as autovacuum would) for the plans."""
+    with owner_connection(url) as conn:
+        started = time.perf_counter()
+        counters = reconcile_counters(conn)
+        counted = time.perf_counter() - started
+        ratings = reconcile_ratings(conn)
+        rated = time.perf_counter() - counted - started
+        conn.execute("VACUUM ANALYZE")
+    return {"counter_rows_written": counters, "counters_seconds": round(counted, 1),
+            "ratings_written": ratings, "ratings_seconds": round(rated, 1)}
+
+
+def accepted_challenges(url: str, users: int, count: int) -> list[dict]:
+    with owner_connection(url) as conn:
+        rows = conn.execute(TO_COMPLETE % {"users": users, "count": count}).fetchall()
+        conn.execute("VACUUM ANALYZE workout_challenges")
+    return rows
+
+
+def trigger_ms(url: str, challenges: list[dict]) -> dict:
+    """The counters' trigger's own time per completion, as EXPLAIN ANALYZE reports it."""
+    times = []
+    with owner_connection(url) as conn:
+        for challenge in challenges:
+            with conn.transaction():
+                plan = conn.execute(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) UPDATE workout_challenges SET status = 'completed',"
+                    f" completed_at = now(), challenged_stats = '{ATTEMPT}', did_beat = true WHERE id = %s",
+                    (challenge["id"],)).fetchone()["QUERY PLAN"][0]
+            [counted] = [t for t in plan["Triggers"] if t["Trigger Name"] == "count_challenge_change"]
+            times.append(counted["Time"])
+    return {"mean_ms": round(statistics.mean(times), 4), **summary(times)}
+
+
+def complete_jobs(url: str, challenges: list[dict], blocks: int = 8) -> dict:
+    """Complete jobs one after the other as the worker runs them, in blocks alternating the
+    counters' trigger on and off; ms per job each way."""
+    timings = {"with": [], "without": []}
+    size = len(challenges) // blocks
+    with owner_connection(url) as admin, psycopg.connect(url, row_factory=dict_row) as conn:
+        configure_connection(conn)
+        for block in range(blocks):
+            live = block % 2 == 0
+            admin.execute(f"ALTER TABLE workout_challenges {'ENABLE' if live else 'DISABLE'}"
+                          " TRIGGER count_challenge_change")
+            for challenge in challenges[block * size:(block + 1) * size]:
+                effect = partial(complete_challenge, user_id=challenge["to_user_id"],
+                                 challenge_id=challenge["id"], duration_minutes=28, total_volume=9000)
+                started = time.perf_counter()
+                outcome, _ = run_command(conn, job_id=str(uuid.uuid4()), actor_name="challenges.complete",
+                                         user_id=challenge["to_user_id"], effect=effect)
+                timings["with" if live else "without"].append((time.perf_counter() - started) * 1000)
+                assert outcome["status"] == "succeeded", outcome
+        admin.execute("ALTER TABLE workout_challenges ENABLE TRIGGER count_challenge_change")
+    means = {key: statistics.mean(values) for key, values in timings.items()}
+    return {"with_counters": {"mean_ms": round(means["with"], 3), **summary(timings["with"])},
+            "without_counters": {"mean_ms": round(means["without"], 3), **summary(timings["without"])},
+            "ratio": round(means["with"] / means["without"], 3)}
+
+
+def board_reads(week: str) -> dict:
+    return {
+        "global, all time": lambda c, u: list(Q.leaderboard_global(c, user_id=u, season="all", limit=20)),
+        "friends, all time": lambda c, u: list(Q.leaderboard_friends(c, user_id=u, season="all", limit=20,
+                                                                     by_rating=False)),
+        "global, this week": lambda c, u: list(Q.leaderboard_global(c, user_id=u, season=week, limit=20)),
+        "friends, this week": lambda c, u: list(Q.leaderboard_friends(c, user_id=u, season=week, limit=20,
+                                                                      by_rating=False)),
+        "global, by rating": lambda c, u: list(Q.leaderboard_global_by_rating(c, user_id=u, season="all",
+                                                                              limit=20)),
+    }
+
+
+def stage(url: str, args) -> dict:
+    with owner_connection(url) as conn:
+        counts = conn.execute("SELECT (SELECT count(*) FROM workout_challenges) AS challenges,"
+                              " (SELECT count(*) FROM leaderboard_counters) AS counter_rows,"
+                              " (SELECT count(*) FROM athlete_ratings) AS ratings").fetchone()
+    to_complete = accepted_challenges(url, args.users, args.jobs + args.explained)
+    steady_started = time.perf_counter()
+    with owner_connection(url) as conn:
+        steady = {"counters": reconcile_counters(conn), "ratings": reconcile_ratings(conn)}
+    steady_seconds = time.perf_counter() - steady_started
+    callers = [f"00000000-0000-4000-8000-{n:012d}"
+               for n in range(1, args.users + 1, max(1, args.users // args.sample))]
+    week = season_of("week", dt.datetime.now(dt.timezone.utc))
+    return {"challenges": counts["challenges"], "counter_rows": counts["counter_rows"],
+            "ratings": counts["ratings"],
+            "steady_reconciliation": {"repaired": steady, "seconds": round(steady_seconds, 1)},
+            "trigger_per_change": trigger_ms(url, to_complete[:args.explained]),
+            "complete_job": complete_jobs(url, to_complete[args.explained:]),
+            "reads": time_reads(url, callers, board_reads(week))}
+
+
+def run(args) -> dict:
+    results = {"users": args.users, "callers": args.sample}
+    with scratch_database("wc_bench_board") as url:
+        with owner_connection(url) as conn:
+            conn.execute(USERS % {"users": args.users})
+        seeded = add_challenges(url, args.users, 1, args.first)
+        results["first"] = {"seed_seconds": round(seeded, 1), "full_reconciliation": reconcile(url)}
+        results["first"].update(stage(url, args))
+        seeded = add_challenges(url, args.users, args.first + 1, args.challenges)
+        results["all"] = {"seed_seconds": round(seeded, 1), "full_reconciliation": reconcile(url)}
+        results["all"].update(stage(url, args))
+    first, whole = results["first"]["trigger_per_change"], results["all"]["trigger_per_change"]
+    results["cost_per_change_ratio"] = round(whole["mean_ms"] / first["mean_ms"], 3)
+    return results
+
+
+def print_results(results: dict) -> None:
+    for key in ("first", "all"):
+        part = results[key]
+        job, trigger = part["complete_job"], part["trigger_per_change"]
+        print(f"{part['challenges']:,} challenges, {results['users']:,} users, {part['counter_rows']:,} "
+              f"counter rows, {part['ratings']:,} ratings")
+        print(f"  reconciliation from nothing: counters {part['full_reconciliation']['counters_seconds']} s, "
+              f"ratings {part['full_reconciliation']['ratings_seconds']} s; steady run "
+              f"{part['steady_reconciliation']['seconds']} s, repaired {part['steady_reconciliation']['repaired']}")
+        print(f"  counters' trigger per change: mean {trigger['mean_ms']} ms, p50 {trigger['p50_ms']}, "
+              f"p99 {trigger['p99_ms']}")
+        print(f"  complete job: {job['with_counters']['mean_ms']} ms with live counters, "
+              f"{job['without_counters']['mean_ms']} ms without: ratio {job['ratio']}")
+        for name, numbers in part["reads"].items():
+            print(f"  {name:20s} p50 {numbers['p50_ms']:6.2f} ms   p99 {numbers['p99_ms']:6.2f} ms")
+    print(f"cost per change, {results['all']['challenges']:,} vs {results['first']['challenges']:,} "
+          f"challenges: {results['cost_per_change_ratio']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--first", type=int, default=100_000, help="challenges in the first stage")
+    parser.add_argument("--challenges", type=int, default=1_000_000, help="challenges in the end")
+    parser.add_argument("--sample", type=int, default=300, help="how many different callers read")
+    parser.add_argument("--jobs", type=int, default=800, help="complete jobs per stage (half with counters)")
+    parser.add_argument("--explained", type=int, default=200, help="completions timed by EXPLAIN ANALYZE")
+    args = parser.parse_args()
+    results = run(args)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print_results(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The scheduler's leaderboard jobs: close the seasons that have ended (freeze their boards and
+tell their podiums), and reconcile the live counters with the challenges they count.
+
+The counters are kept by a trigger in the same transaction as every change (sql/migrations/
+0010_live_leaderboard.sql), so reconciliation should find nothing; it is there for what a trigger
+cannot see (a row changed with triggers off, a restore, a bug), and says what it repaired.
+"""
+
+import datetime as dt
+import logging
+
+from sql import queries
+from workers.ratings import MODEL, play
+from workers.seasons import ended_seasons, period_of
+
+Q = queries("jobs")
+log = logging.getLogger(__name__)
+USER_BATCH = 2000
+REPLAY_FETCH = 10_000
+# A result committed just after midnight may carry a time just before it: a season is closed
+# this long after it ended.
+CLOSE_GRACE = dt.timedelta(minutes=5)
+
+
+def close_ended_seasons(conn, now: dt.datetime | None = None) -> list[str]:
+    """Close the weeks and months that ended (CLOSE_GRACE ago) and are still open, each in its
+    own transaction: snapshot its board, notify its podium. Returns the seasons closed now."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    closed = []
+    for season in ended_seasons(now - CLOSE_GRACE):
+        with conn.transaction():
+            if not Q.close_season(conn, season=season):
+                continue
+            Q.snapshot_season(conn, season=season)
+            told = Q.notify_podium(conn, season=season, period=period_of(season))
+        log.info("closed leaderboard season %s: %d podium notifications", season, told,
+                 extra={"season": season, "podium_notifications": told})
+        closed.append(season)
+    return closed
+
+
+def reconcile_counters(conn, batch_size: int = USER_BATCH) -> int:
+    """Recompute every user's counters from the challenges, a batch of users per statement (one
+    short transaction each, so writers wait at most for one batch's repaired rows), and repair
+    what differs. Returns the number of counter rows repaired."""
+    repaired, after = 0, None
+    while True:
+        with conn.transaction():
+            ids = [row["id"] for row in Q.user_id_batch(conn, after=after, batch_size=batch_size)]
+        if not ids:
+            break
+        with conn.transaction():
+            repaired += Q.repair_leaderboard_counters(conn, first=ids[0], last=ids[-1])
+        after = ids[-1]
+    with conn.transaction():
+        repaired += Q.delete_orphan_counters(conn)
+    if repaired:
+        log.warning("leaderboard reconciliation repaired %d counter rows", repaired,
+                    extra={"counters_repaired": repaired})
+    return repaired
+
+
+def replay_ratings(conn) -> tuple[dict, dict]:
+    """Every athlete's rating replayed from the rated challenges in the order the workers rated
+    them, and the stored ratings, both as of one snapshot: {user_id: (mu, sigma, rated)} each."""
+    replayed = {}
+    start = (MODEL.mu, MODEL.sigma, 0)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        stored = {row["user_id"]: (row["mu"], row["sigma"], row["rated_challenges"])
+                  for row in Q.stored_ratings(conn)}
+        with conn.cursor(name="rating_replay") as games:
+            games.itersize = REPLAY_FETCH
+            games.execute(Q.rated_challenges_in_order.sql)
+            for game in games:
+                challenger, challenged = game["from_user_id"], game["to_user_id"]
+                (mu_a, sigma_a, rated_a), (mu_b, sigma_b, rated_b) = (
+                    replayed.get(challenger, start), replayed.get(challenged, start))
+                new_a, new_b = play((mu_a, sigma_a), (mu_b, sigma_b), game["challenged_won"])
+                replayed[challenger] = (new_a.mu, new_a.sigma, rated_a + 1)
+                replayed[challenged] = (new_b.mu, new_b.sigma, rated_b + 1)
+    return replayed, stored
+
+
+def reconcile_ratings(conn) -> int:
+    """Replay every rating and repair the stored ones that differ (an athlete rated since the
+    replay's snapshot is left for the next run). Returns the number repaired."""
+    replayed, stored = replay_ratings(conn)
+    start = (MODEL.mu, MODEL.sigma, 0)
+    repaired = 0
+    for user_id in replayed.keys() | stored.keys():
+        expected, seen = replayed.get(user_id, start), stored.get(user_id)
+        if seen == expected:
+            continue
+        with conn.transaction():
+            repaired += Q.repair_rating(conn, user_id=user_id, mu=expected[0], sigma=expected[1],
+                                        rated_challenges=expected[2], seen_mu=seen and seen[0],
+                                        seen_sigma=seen and seen[1], seen_rated=seen and seen[2])
+    if repaired:
+        log.warning("rating reconciliation repaired %d ratings", repaired, extra={"ratings_repaired": repaired})
+    return repaired
+
+
+REPAIR_KINDS = ("counters", "ratings")
+
+
+def reconcile_leaderboards(conn) -> dict[str, int]:
+    """What the scheduler runs: every kind of leaderboard row repaired, by kind (REPAIR_KINDS)."""
+    return {"counters": reconcile_counters(conn), "ratings": reconcile_ratings(conn)}
