@@ -255,7 +255,7 @@ class LeaderboardQuery(Schema):
     period = fields.Str(validate=validate.OneOf(PERIODS), metadata={
         "description": "`week` (this ISO week, UTC), `month` (this calendar month, UTC) or `all` "
                        "(the default; with `season`, the season's own period)."})
-    season = fields.Str(validate=season_key, metadata={
+    season = fields.Str(validate=[validate.Regexp(r"^\d{4}-(W\d{2}|\d{2})$"), season_key], metadata={
         "description": "A week (`2026-W49`) or month (`2026-11`) up to the current one; a past "
                        "season shows its final board.", "example": "2026-W48"})
 
