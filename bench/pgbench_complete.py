@@ -34,20 +34,22 @@ def pgbench_binary() -> str:
 
 
 def seed(conn, count: int) -> None:
-    """`count` accepted challenges, each to its own athlete from one challenger, with the ids
-    complete.pgbench derives from its numbers (md5 of a prefix and the number). Plain SQL with
+    """`count` accepted challenges, each to its own athlete, challenge n from challenger n % 64
+    (so the clients' side-by-side transactions settle games of different athletes, as in
+    bench/run.py's fixture), with the ids complete.pgbench derives from its numbers (md5 of a
+    prefix and the number). Plain SQL with
     generate_series: the rows the workers' rules would make (the triggers write each one's
     notification and event), in seconds."""
     target = json.dumps(TARGET)
     with conn.transaction():
-        conn.execute("INSERT INTO users (id, display_name) VALUES (md5('pgbench-challenger')::uuid, "
-                     "'Pgbench Challenger')")
+        conn.execute("INSERT INTO users (id, display_name) SELECT md5('pgbench-challenger-' || c)::uuid, "
+                     "'Pgbench Challenger ' || c FROM generate_series(0, 63) c")
         conn.execute("INSERT INTO users (id, display_name) SELECT md5('pgbench-athlete-' || n)::uuid, "
                      "'Pgbench Athlete ' || n FROM generate_series(1, %s) n", (count,))
         conn.execute("""
             INSERT INTO workout_challenges (id, from_user_id, to_user_id, workout_name, workout_data,
                                             challenger_stats, status, accepted_at, expires_at)
-            SELECT md5('pgbench-challenge-' || n)::uuid, md5('pgbench-challenger')::uuid,
+            SELECT md5('pgbench-challenge-' || n)::uuid, md5('pgbench-challenger-' || n %% 64)::uuid,
                    md5('pgbench-athlete-' || n)::uuid, 'Beast Mode Legs', %(target)s::jsonb,
                    %(target)s::jsonb, 'accepted', now(), now() + interval '7 days'
               FROM generate_series(1, %(count)s) n""", {"target": target, "count": count})

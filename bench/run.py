@@ -66,6 +66,7 @@ API = "/api/v1"
 API_APP = "api.app:gunicorn_app()"
 BARE_APP = "bench.bare_app:app"
 COMPLETE_BODY = json.dumps({"duration_minutes": 28, "total_volume": 12500}).encode()
+CHALLENGERS = 64
 DRAMATIQ_READY = "Worker process is ready for action."
 SCHEDULER_READY = "scheduler starting"
 START_TIMEOUT_SECONDS = 60
@@ -254,9 +255,12 @@ class Fixture:
 
 
 def seed(database_url: str, pending: int, accepted: int) -> Fixture:
-    """One challenger and one friend per challenge, made with the workers' own rules in one
-    transaction: the rows the API would have produced, in seconds instead of thousands of jobs.
-    One recipient per challenge keeps every accept a different caller, as in real traffic."""
+    """CHALLENGERS challengers and one friend per challenge, made with the workers' own rules in
+    one transaction: the rows the API would have produced, in seconds instead of thousands of
+    jobs. One recipient per challenge keeps every accept a different caller, as in real traffic;
+    consecutive challenges have different challengers, so the jobs the worker runs side by side
+    settle games of different athletes (a settlement locks both athletes' ratings: with one
+    challenger for all, every job would wait for the one before)."""
     import psycopg
     from psycopg.rows import dict_row
 
@@ -268,25 +272,29 @@ def seed(database_url: str, pending: int, accepted: int) -> Fixture:
     from workers.users import update_profile
     from workers.workouts import log_workout
 
-    challenger, workout = str(uuid.uuid4()), str(uuid.uuid4())
+    challengers = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(CHALLENGERS)]  # (user, workout)
     recipients = [str(uuid.uuid4()) for _ in range(pending + accepted)]
     challenge_of = {}
     with psycopg.connect(database_url, row_factory=dict_row) as conn:
         configure_connection(conn)
         with conn.transaction():
-            update_profile(conn, user_id=challenger, display_name="Bench Challenger")
-            log_workout(conn, user_id=challenger, workout_log_id=workout, activity_id=str(uuid.uuid4()),
-                        workout_name="Beast Mode Legs", duration_minutes=35, total_volume=10000)
+            for number, (challenger, workout) in enumerate(challengers):
+                update_profile(conn, user_id=challenger, display_name=f"Bench Challenger {number}")
+                log_workout(conn, user_id=challenger, workout_log_id=workout, activity_id=str(uuid.uuid4()),
+                            workout_name="Beast Mode Legs", duration_minutes=35, total_volume=10000)
             for number, recipient in enumerate(recipients):
+                challenger, _ = challengers[number % CHALLENGERS]
                 update_profile(conn, user_id=recipient, display_name=f"Athlete {number}")
                 request_friendship(conn, user_id=challenger, friend_id=recipient)
                 accept_friendship(conn, user_id=recipient, requester_id=challenger)
-            for start in range(0, len(recipients), MAX_RECIPIENTS):
-                group = recipients[start:start + MAX_RECIPIENTS]
-                ids = [str(uuid.uuid4()) for _ in group]
-                create_challenges(conn, user_id=challenger, challenge_ids=ids, to_user_ids=group,
-                                  workout_log_id=workout)
-                challenge_of.update(zip(group, ids))
+            for number, (challenger, workout) in enumerate(challengers):
+                theirs = recipients[number::CHALLENGERS]
+                for start in range(0, len(theirs), MAX_RECIPIENTS):
+                    group = theirs[start:start + MAX_RECIPIENTS]
+                    ids = [str(uuid.uuid4()) for _ in group]
+                    create_challenges(conn, user_id=challenger, challenge_ids=ids, to_user_ids=group,
+                                      workout_log_id=workout)
+                    challenge_of.update(zip(group, ids))
             for recipient in recipients[pending:]:
                 accept_challenge(conn, user_id=recipient, challenge_id=challenge_of[recipient])
     settings = Settings.from_env()
