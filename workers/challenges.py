@@ -132,10 +132,11 @@ def abandon_challenge(conn, *, user_id: str, challenge_id: str, quit_reason: str
     """Quit an accepted challenge; the trigger tells the challenger, reason included."""
     challenge = _lock_for(conn, challenge_id, user_id, status="accepted")
     partial = partial_stats and Jsonb(workout_stats(**partial_stats))
-    abandoned = Q.abandon_challenge(conn, id=challenge_id, quit_reason=quit_reason, partial_stats=partial)
+    rating_change, rating_seq = rate_settled_challenge(conn, challenge, challenged_won=False)
+    abandoned = Q.abandon_challenge(conn, id=challenge_id, quit_reason=quit_reason, partial_stats=partial,
+                                    rating_change=Jsonb(rating_change), rating_seq=rating_seq)
     return {"challenge_id": challenge_id, "status": "abandoned", "quit_reason": abandoned["quit_reason"],
-            "partial_stats": abandoned["partial_stats"],
-            "rating_change": rate_settled_challenge(conn, challenge, challenged_won=False)}
+            "partial_stats": abandoned["partial_stats"], "rating_change": rating_change}
 
 
 def delete_challenge(conn, *, user_id: str, challenge_id: str) -> dict:
@@ -190,8 +191,9 @@ def complete_challenge(conn, *, user_id: str, challenge_id: str, duration_minute
     challenge = _lock_for(conn, challenge_id, user_id, status="accepted")
     attempt = workout_stats(duration_minutes, total_volume, volume_unit)
     beat = did_beat(attempt, challenge["workout_data"])
-    completed = Q.complete_challenge(conn, id=challenge_id, challenged_stats=Jsonb(attempt), did_beat=beat)
-    rating_change = rate_settled_challenge(conn, challenge, challenged_won=beat)
+    rating_change, rating_seq = rate_settled_challenge(conn, challenge, challenged_won=beat)
+    completed = Q.complete_challenge(conn, id=challenge_id, challenged_stats=Jsonb(attempt), did_beat=beat,
+                                     rating_change=Jsonb(rating_change), rating_seq=rating_seq)
     activity_id = None
     if auto_post_to_feed:
         activity_id = str(uuid.uuid4())

@@ -9,7 +9,6 @@ it more than beating a new one.
 """
 
 from openskill.models import PlackettLuce
-from psycopg.types.json import Jsonb
 
 from sql import queries
 
@@ -45,9 +44,10 @@ def play(challenger: tuple[float, float], challenged: tuple[float, float],
     return new_challenger, new_challenged
 
 
-def rate_settled_challenge(conn, challenge: dict, *, challenged_won: bool) -> dict:
-    """Lock both athletes' ratings, play the game, save both and the challenge's
-    `rating_change`; returns the change."""
+def rate_settled_challenge(conn, challenge: dict, *, challenged_won: bool) -> tuple[dict, int]:
+    """Lock both athletes' ratings, play the game and save both new ratings. Returns what it did
+    to them and its place in the order ratings are applied: the challenge's `rating_change` and
+    `rating_seq`, which the caller writes with the challenge's new status (one row version)."""
     challenger_id, challenged_id = str(challenge["from_user_id"]), str(challenge["to_user_id"])
     locked = list(Q.lock_ratings(conn, user_ids=[challenger_id, challenged_id],
                                  mu=MODEL.mu, sigma=MODEL.sigma))
@@ -56,8 +56,7 @@ def rate_settled_challenge(conn, challenge: dict, *, challenged_won: bool) -> di
     new_challenger, new_challenged = play((challenger["mu"], challenger["sigma"]),
                                           (challenged["mu"], challenged["sigma"]), challenged_won)
     change = {"challenger": rated(challenger, new_challenger), "challenged": rated(challenged, new_challenged)}
-    Q.save_ratings(conn, id=str(challenge["id"]), seq=max(row["seq"] for row in locked),
-                   challenger=challenger_id, challenger_mu=new_challenger.mu, challenger_sigma=new_challenger.sigma,
-                   challenged=challenged_id, challenged_mu=new_challenged.mu, challenged_sigma=new_challenged.sigma,
-                   rating_change=Jsonb(change))
-    return change
+    Q.save_ratings(conn, challenger=challenger_id, challenger_mu=new_challenger.mu,
+                   challenger_sigma=new_challenger.sigma, challenged=challenged_id,
+                   challenged_mu=new_challenged.mu, challenged_sigma=new_challenged.sigma)
+    return change, max(row["seq"] for row in locked)

@@ -96,9 +96,10 @@ UPDATE workout_challenges SET status = 'accepted', accepted_at = now()
 RETURNING id, status, accepted_at;
 
 -- name: complete_challenge<!
+-- With what it did to both ratings (workers/ratings.py), in this one new version of the row.
 UPDATE workout_challenges
    SET status = 'completed', completed_at = now(), challenged_stats = :challenged_stats,
-       did_beat = :did_beat
+       did_beat = :did_beat, rating_change = :rating_change, rating_seq = :rating_seq
  WHERE id = :id
 RETURNING id, status, did_beat, challenger_stats, challenged_stats, completed_at;
 
@@ -108,7 +109,7 @@ UPDATE workout_challenges SET status = 'declined', declined_at = now() WHERE id 
 -- name: abandon_challenge<!
 UPDATE workout_challenges
    SET status = 'abandoned', abandoned_at = now(), quit_reason = :quit_reason,
-       partial_stats = :partial_stats
+       partial_stats = :partial_stats, rating_change = :rating_change, rating_seq = :rating_seq
  WHERE id = :id
 RETURNING id, status, quit_reason, partial_stats, abandoned_at;
 
@@ -285,12 +286,9 @@ SELECT id, :mu, :sigma FROM unnest(:user_ids::uuid[]) id ORDER BY id
 RETURNING r.user_id, r.mu, r.sigma, r.value, r.rated_challenges, nextval('rating_seq') AS seq;
 
 -- name: save_ratings!
--- The new ratings of a settled challenge's two athletes, and what it did to them.
-WITH saved AS (
-    UPDATE athlete_ratings r
-       SET mu = n.mu, sigma = n.sigma, rated_challenges = r.rated_challenges + 1, updated_at = now()
-      FROM (VALUES (:challenger::uuid, :challenger_mu::float8, :challenger_sigma::float8),
-                   (:challenged::uuid, :challenged_mu::float8, :challenged_sigma::float8)) AS n (user_id, mu, sigma)
-     WHERE r.user_id = n.user_id
-)
-UPDATE workout_challenges SET rating_change = :rating_change, rating_seq = :seq WHERE id = :id;
+-- The new ratings of a settled challenge's two athletes (locked by lock_ratings).
+UPDATE athlete_ratings r
+   SET mu = n.mu, sigma = n.sigma, rated_challenges = r.rated_challenges + 1, updated_at = now()
+  FROM (VALUES (:challenger::uuid, :challenger_mu::float8, :challenger_sigma::float8),
+               (:challenged::uuid, :challenged_mu::float8, :challenged_sigma::float8)) AS n (user_id, mu, sigma)
+ WHERE r.user_id = n.user_id;
