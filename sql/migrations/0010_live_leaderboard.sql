@@ -1,7 +1,8 @@
 -- The leaderboard kept live: each athlete's counters per season ('all', the ISO week 'YYYY-Www'
 -- and the month 'YYYY-MM', in UTC), changed by a trigger in the same transaction as the challenge
 -- that changes them, so a result is on the board when its job succeeds, and a change costs the
--- few rows it touches however long the history (docs/domain.md, "Leaderboards").
+-- few rows it touches however long the history (docs/domain.md, "History, stats and the
+-- leaderboard").
 --
 -- What a challenge counts for, and when, is one function (`challenge_contributions`): the trigger
 -- adds a row's contributions after the change and subtracts them before it, and the scheduler's
