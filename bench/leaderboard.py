@@ -40,7 +40,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from reads import scratch_database, summary, time_reads
-from jobs.leaderboards import reconcile_counters, reconcile_ratings
+from jobs.leaderboards import reconcile_counters, reconcile_leaderboards, reconcile_levels, reconcile_ratings
 from sql import queries
 from workers.challenges import complete_challenge
 from workers.commands import run_command
@@ -128,11 +128,13 @@ def reconcile(url: str) -> dict:
     """Both reconciliations, timed; then VACUUM ANALYZE (as autovacuum would) for the plans."""
     with owner_connection(url) as conn:
         started = time.perf_counter()
-        counters = reconcile_counters(conn)
+        counters = reconcile_counters(conn)  # their trigger keeps the levels as it writes them
         counted = time.perf_counter() - started
+        levels = reconcile_levels(conn)
         ratings = reconcile_ratings(conn)
         rated = time.perf_counter() - counted - started
         conn.execute("VACUUM ANALYZE")
+    assert levels == 0, f"{levels} level rows were wrong after the counters' trigger wrote them"
     return {"counter_rows_written": counters, "counters_seconds": round(counted, 1),
             "ratings_written": ratings, "ratings_seconds": round(rated, 1)}
 
@@ -215,7 +217,7 @@ def stage(url: str, args) -> dict:
     to_complete = accepted_challenges(url, args.users, args.jobs + args.explained)
     steady_started = time.perf_counter()
     with owner_connection(url) as conn:
-        steady = {"counters": reconcile_counters(conn), "ratings": reconcile_ratings(conn)}
+        steady = reconcile_leaderboards(conn)
     steady_seconds = time.perf_counter() - steady_started
     callers = [f"00000000-0000-4000-8000-{n:012d}"
                for n in range(1, args.users + 1, max(1, args.users // args.sample))]

@@ -101,9 +101,21 @@ def reconcile_ratings(conn) -> int:
     return repaired
 
 
-REPAIR_KINDS = ("counters", "ratings")
+def reconcile_levels(conn) -> int:
+    """Recompute how many athletes each board has at each number of wins from the counters (run
+    after the counters are repaired: their trigger keeps the levels in step as it repairs them).
+    Returns the number of level rows repaired."""
+    with conn.transaction():
+        repaired = Q.repair_leaderboard_levels(conn)
+    if repaired:
+        log.warning("leaderboard reconciliation repaired %d level rows", repaired, extra={"levels_repaired": repaired})
+    return repaired
+
+
+REPAIR_KINDS = ("counters", "levels", "ratings")
 
 
 def reconcile_leaderboards(conn) -> dict[str, int]:
     """What the scheduler runs: every kind of leaderboard row repaired, by kind (REPAIR_KINDS)."""
-    return {"counters": reconcile_counters(conn), "ratings": reconcile_ratings(conn)}
+    return {"counters": reconcile_counters(conn), "levels": reconcile_levels(conn),
+            "ratings": reconcile_ratings(conn)}

@@ -42,7 +42,7 @@ from settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_env()
 TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
-          "leaderboard_counters", "leaderboard_seasons_closed",
+          "leaderboard_counters", "leaderboard_levels", "leaderboard_seasons_closed",
           "workout_challenges", "points_ledger", "challenge_progress", "challenge_participants",
           "challenges", "habit_logs", "activity_feed", "workout_logs", "friendships", "users"]
 

@@ -115,7 +115,8 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     boards = {period: board(api, cast.sarah, period=period) for period in ("all", "week", "month")}
     ratings = {user: profile_rating(api, user) for user in (cast.john, cast.sarah, cast.mike)}
 
-    # When they are corrupted: wins added, a row lost, an orphan row, a rating moved, one lost
+    # When they are corrupted: wins added, a row lost, an orphan row, a rating moved, one lost,
+    # athletes added to a level of the board
     conn.execute("UPDATE leaderboard_counters SET wins = wins + 5 WHERE user_id = %s AND season = 'all'",
                  (cast.sarah,))
     conn.execute("DELETE FROM leaderboard_counters WHERE user_id = %s AND season = %s",
@@ -125,6 +126,8 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     conn.execute("INSERT INTO leaderboard_counters (season, user_id, wins) VALUES ('all', %s, 9)", (orphan,))
     conn.execute("UPDATE athlete_ratings SET mu = mu + 10 WHERE user_id = %s", (cast.sarah,))
     conn.execute("DELETE FROM athlete_ratings WHERE user_id = %s", (cast.mike,))
+    conn.execute("UPDATE leaderboard_levels SET athletes = athletes + 4 WHERE (season, wins, shard) ="
+                 " (SELECT season, wins, shard FROM leaderboard_levels WHERE season = 'all' AND wins = 0 LIMIT 1)")
     conn.commit()
     assert board(api, cast.sarah)["me"]["wins"] == 8
 
@@ -133,8 +136,8 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     again = leaderboards.reconcile_leaderboards(scheduler_conn)
 
     # Then it repaired exactly what was broken, and the second run found nothing
-    assert repaired == {"counters": 3, "ratings": 2}
-    assert again == {"counters": 0, "ratings": 0}
+    assert repaired == {"counters": 3, "levels": 1, "ratings": 2}
+    assert again == {"counters": 0, "levels": 0, "ratings": 0}
     # and every board and rating is as the results made them
     assert {period: board(api, cast.sarah, period=period) for period in boards} == boards
     assert {user: profile_rating(api, user) for user in ratings} == ratings
@@ -177,7 +180,7 @@ def test_two_results_for_one_athlete_at_once_both_count_exactly(api, conn, sched
     assert profile_rating(api, cast.sarah)["rated_challenges"] == 2
     # and each rating change follows the other in the order they were applied: replaying them
     # in that order gives exactly what is stored
-    assert leaderboards.reconcile_leaderboards(scheduler_conn) == {"counters": 0, "ratings": 0}
+    assert leaderboards.reconcile_leaderboards(scheduler_conn) == {"counters": 0, "levels": 0, "ratings": 0}
     changes = sorted((job["result"]["rating_change"]["challenged"] for job in finished),
                      key=lambda change: change["before"] != 0)
     assert changes[1]["before"] == changes[0]["after"]
@@ -206,7 +209,7 @@ def test_a_redelivered_complete_counts_once(api, conn, scheduler_conn, cast, acc
     assert rating["rated_challenges"] == 1
     challenge = api.get(f"/challenges/{accepted}", cast.sarah).json
     assert challenge["rating_change"]["challenged"]["after"] == rating["value"]
-    assert leaderboards.reconcile_leaderboards(scheduler_conn) == {"counters": 0, "ratings": 0}
+    assert leaderboards.reconcile_leaderboards(scheduler_conn) == {"counters": 0, "levels": 0, "ratings": 0}
 
 
 def test_a_settled_challenge_moves_both_ratings_once_and_says_by_how_much(api, cast, accepted):
