@@ -102,7 +102,7 @@ def reconcile_ratings(conn) -> int:
 
 
 def reconcile_levels(conn) -> int:
-    """Recompute how many athletes each board has at each number of wins from the counters (run
+    """Recompute how many athletes each board has on each level from the counters (run
     after the counters are repaired: their trigger keeps the levels in step as it repairs them).
     Returns the number of level rows repaired."""
     with conn.transaction():

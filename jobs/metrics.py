@@ -49,7 +49,7 @@ class SchedulerMetrics:
                                         "an answer.", registry=registry)
         self.leaderboard_repairs = Counter("challenges_leaderboard_repairs", "Leaderboard rows the "
                                            "reconciliation found wrong and repaired: counters (one per "
-                                           "athlete and season) and ratings.", ["kind"], registry=registry)
+                                           "athlete and season), levels and ratings.", ["kind"], registry=registry)
         for kind in REPAIR_KINDS:  # exported as 0 from the start, so increase() sees the first repair
             self.leaderboard_repairs.labels(kind)
         self.job_interval = Gauge("challenges_scheduler_job_interval_seconds", "How often each "

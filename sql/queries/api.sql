@@ -184,10 +184,9 @@ SELECT EXISTS (SELECT 1 FROM leaderboard_seasons_closed WHERE season = :season);
 -- name: leaderboard_global
 -- :season is the board's key: 'all', a current season, or 'final:<season>' for a closed one.
 -- The top of a season's board, plus the caller's own row wherever it is; each rank is one more
--- than the number of athletes strictly ahead (ties share it): those with more wins, summed from
--- leaderboard_levels, and those with as many wins and a higher rank_key (a better win rate or
--- fewer quits), counted on the rank index within that level (a level of wins spans rank_keys
--- wins * 10^12 up to the next level's).
+-- than the number of athletes strictly ahead (ties share it): those on higher levels (more wins,
+-- or as many and a win rate in a higher tenth), summed from leaderboard_levels, and those on the
+-- same level with a higher rank_key, counted on the rank index within the level's range of keys.
 -- Someone not on the board has all zeros, which ties with everyone who has no wins and no quits.
 WITH top AS (
     SELECT b.*, true AS in_top FROM leaderboard_counters b
@@ -212,10 +211,10 @@ WITH top AS (
 SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
        r.challenges_sent, r.in_top, u.display_name, u.avatar_url, COALESCE(ar.value, 0) AS rating,
        1 + COALESCE((SELECT sum(l.athletes) FROM leaderboard_levels l
-                      WHERE l.season = :season AND l.wins > r.wins), 0)
+                      WHERE l.season = :season AND l.level > board_level(r.rank_key)), 0)
          + (SELECT count(*) FROM leaderboard_counters a
              WHERE a.season = :season AND a.rank_key > r.rank_key
-               AND a.rank_key < (r.wins + 1)::bigint * 1000000000000) AS rank
+               AND a.rank_key < (board_level(r.rank_key) + 1) * 10000000000) AS rank
   FROM rows r
   LEFT JOIN users u ON u.id = r.user_id
   LEFT JOIN athlete_ratings ar ON ar.user_id = r.user_id

@@ -214,17 +214,17 @@ SELECT EXISTS (SELECT 1 FROM repaired);
 -- the difference added (so a change committed meanwhile stays counted). Returns how many level
 -- rows were wrong.
 WITH expected AS (
-    SELECT season, wins, board_shard(user_id) AS shard, count(*)::integer AS athletes
+    SELECT season, board_level(rank_key) AS level, board_shard(user_id) AS shard, count(*)::integer AS athletes
       FROM leaderboard_counters GROUP BY 1, 2, 3
 ), drift AS (
-    SELECT COALESCE(e.season, l.season) AS season, COALESCE(e.wins, l.wins) AS wins,
+    SELECT COALESCE(e.season, l.season) AS season, COALESCE(e.level, l.level) AS level,
            COALESCE(e.shard, l.shard) AS shard, COALESCE(e.athletes, 0) - COALESCE(l.athletes, 0) AS athletes
       FROM expected e
-      FULL JOIN leaderboard_levels l ON l.season = e.season AND l.wins = e.wins AND l.shard = e.shard
+      FULL JOIN leaderboard_levels l ON l.season = e.season AND l.level = e.level AND l.shard = e.shard
 ), repaired AS (
-    INSERT INTO leaderboard_levels AS l (season, wins, shard, athletes)
-    SELECT * FROM drift WHERE athletes <> 0 ORDER BY season, wins, shard
-        ON CONFLICT (season, wins, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes
+    INSERT INTO leaderboard_levels AS l (season, level, shard, athletes)
+    SELECT * FROM drift WHERE athletes <> 0 ORDER BY season, level, shard
+        ON CONFLICT (season, level, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes
     RETURNING 1
 )
 SELECT count(*) FROM repaired;

@@ -126,8 +126,8 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     conn.execute("INSERT INTO leaderboard_counters (season, user_id, wins) VALUES ('all', %s, 9)", (orphan,))
     conn.execute("UPDATE athlete_ratings SET mu = mu + 10 WHERE user_id = %s", (cast.sarah,))
     conn.execute("DELETE FROM athlete_ratings WHERE user_id = %s", (cast.mike,))
-    conn.execute("UPDATE leaderboard_levels SET athletes = athletes + 4 WHERE (season, wins, shard) ="
-                 " (SELECT season, wins, shard FROM leaderboard_levels WHERE season = 'all' AND wins = 0 LIMIT 1)")
+    conn.execute("UPDATE leaderboard_levels SET athletes = athletes + 4 WHERE (season, level, shard) ="
+                 " (SELECT season, level, shard FROM leaderboard_levels WHERE season = 'all' AND level = 0 LIMIT 1)")
     conn.commit()
     assert board(api, cast.sarah)["me"]["wins"] == 8
 
