@@ -275,7 +275,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="how many different callers read")
     parser.add_argument("--jobs", type=int, default=1650,
                         help="complete jobs per stage: 50 to warm up, then half with counters")
-    parser.add_argument("--explained", type=int, default=200, help="completions timed by EXPLAIN ANALYZE")
+    parser.add_argument("--explained", type=int, default=500, help="completions timed by EXPLAIN ANALYZE")
     args = parser.parse_args()
     results = run(args)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
