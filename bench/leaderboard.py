@@ -204,8 +204,7 @@ def board_reads(week: str) -> dict:
         "global, this week": lambda c, u: list(Q.leaderboard_global(c, user_id=u, season=week, limit=20)),
         "friends, this week": lambda c, u: list(Q.leaderboard_friends(c, user_id=u, season=week, limit=20,
                                                                       by_rating=False)),
-        "global, by rating": lambda c, u: list(Q.leaderboard_global_by_rating(c, user_id=u, season="all",
-                                                                              limit=20)),
+        "global, by rating": lambda c, u: list(Q.leaderboard_global_by_rating(c, user_id=u, limit=20)),
     }
 
 

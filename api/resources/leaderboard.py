@@ -32,8 +32,9 @@ def ranking(conn, caller: str, *, scope: str, season: str, order: str, limit: in
     if scope == "friends":
         return list(Q.leaderboard_friends(conn, user_id=caller, season=season, limit=limit,
                                           by_rating=order == "rating"))
-    by = Q.leaderboard_global_by_rating if order == "rating" else Q.leaderboard_global
-    return list(by(conn, user_id=caller, season=season, limit=limit))
+    if order == "rating":  # a rating is all-time: the schema allows it with no season
+        return list(Q.leaderboard_global_by_rating(conn, user_id=caller, limit=limit))
+    return list(Q.leaderboard_global(conn, user_id=caller, season=season, limit=limit))
 
 
 def read_board(conn, caller: str, *, scope: str, season: str, order: str = "wins", limit: int = 20) -> dict:

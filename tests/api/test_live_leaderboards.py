@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from api.errors import Problem
+from api.resources.leaderboard import requested_season
 from jobs import leaderboards
 from tests.api.support import new_id, poll_job, job_path, wait_for_lock_waiters
 from tests.api.test_stats_and_leaderboard import LOSS, WIN, accept, board, play, send
@@ -272,3 +274,19 @@ def test_an_order_out_of_its_rules_is_refused_naming_it(api, cast, query):
     response = api.client.simulate_get("/api/v1/challenges/leaderboard", query_string=query,
                                        headers=auth(cast.sarah))
     assert_problem(response, 422, "validation_error", "order")
+
+
+MONDAY = dt.datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+
+
+def test_a_request_reads_the_current_season_of_its_period_unless_it_names_one():
+    # Given Monday 30 November 2026, just after midnight
+    # Then no period is all time, a period is its current season, and a named past season is kept
+    assert requested_season({}, MONDAY) == "all"
+    assert requested_season({"period": "week"}, MONDAY) == "2026-W49"
+    assert requested_season({"period": "month"}, MONDAY) == "2026-11"
+    assert requested_season({"season": "2026-W48"}, MONDAY) == "2026-W48"
+    # and a season that has not begun is refused, naming `season`
+    with pytest.raises(Problem) as refused:
+        requested_season({"season": "2026-12"}, MONDAY)
+    assert refused.value.status_code == 422 and "season" in refused.value.errors

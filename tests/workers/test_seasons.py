@@ -5,8 +5,6 @@ import datetime as dt
 
 import pytest
 
-from api.resources.leaderboard import requested_season
-from api.errors import Problem
 from workers.seasons import ended_seasons, period_of, season_end, season_of, season_start
 
 UTC = dt.timezone.utc
@@ -56,16 +54,3 @@ def test_the_seasons_ended_are_the_last_two_weeks_and_months_oldest_first():
     assert ended_seasons(MONDAY_MIDNIGHT) == ["2026-09", "2026-10", "2026-W47", "2026-W48"]
     assert ended_seasons(dt.datetime(2026, 12, 1, 0, 5, tzinfo=UTC)) == [
         "2026-10", "2026-11", "2026-W47", "2026-W48"]
-
-
-def test_a_request_reads_the_current_season_of_its_period_unless_it_names_one():
-    # Given Monday 30 November 2026, just after midnight
-    # Then no period is all time, a period is its current season, and a named past season is kept
-    assert requested_season({}, MONDAY_MIDNIGHT) == "all"
-    assert requested_season({"period": "week"}, MONDAY_MIDNIGHT) == "2026-W49"
-    assert requested_season({"period": "month"}, MONDAY_MIDNIGHT) == "2026-11"
-    assert requested_season({"season": "2026-W48"}, MONDAY_MIDNIGHT) == "2026-W48"
-    # and a season that has not begun is refused, naming `season`
-    with pytest.raises(Problem) as refused:
-        requested_season({"season": "2026-12"}, MONDAY_MIDNIGHT)
-    assert refused.value.status_code == 422 and "season" in refused.value.errors
