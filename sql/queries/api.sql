@@ -185,8 +185,9 @@ SELECT EXISTS (SELECT 1 FROM leaderboard_seasons_closed WHERE season = :season);
 -- :season is the board's key: 'all', a current season, or 'final:<season>' for a closed one.
 -- The top of a season's board, plus the caller's own row wherever it is; each rank is one more
 -- than the number of athletes strictly ahead (ties share it): those on higher levels (more wins,
--- or as many and a win rate in a higher tenth), summed from leaderboard_levels, and those on the
--- same level with a higher rank_key, counted on the rank index within the level's range of keys.
+-- or as many and a win rate in a higher tenth; without a win, fewer quits), summed from
+-- leaderboard_levels, and those on the same level with a higher rank_key, counted on the rank
+-- index within the level's range of keys (migrations 0013 and 0016).
 -- Someone not on the board has all zeros, which ties with everyone who has no wins and no quits.
 WITH top AS (
     SELECT b.*, true AS in_top FROM leaderboard_counters b
@@ -214,7 +215,7 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
                       WHERE l.season = :season AND l.level > board_level(r.rank_key)), 0)
          + (SELECT count(*) FROM leaderboard_counters a
              WHERE a.season = :season AND a.rank_key > r.rank_key
-               AND a.rank_key < (board_level(r.rank_key) + 1) * 10000000000) AS rank
+               AND a.rank_key < board_level_end(board_level(r.rank_key))) AS rank
   FROM rows r
   LEFT JOIN users u ON u.id = r.user_id
   LEFT JOIN athlete_ratings ar ON ar.user_id = r.user_id
@@ -223,7 +224,9 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
 -- name: leaderboard_global_by_rating
 -- The athletes with the highest skill ratings, and the caller wherever they are, with their
 -- all-time counters. Athletes with no settled challenge have no rating row: they are not listed,
--- and the caller's own is the starting one (value 0).
+-- and the caller's own is the starting one (value 0). A rank is one more than the athletes rated
+-- strictly higher: those on higher rating levels (board 'rating' of leaderboard_levels) plus
+-- those higher on one's own level (below (level + 1) / 8, its exact upper bound).
 WITH top AS (
     SELECT user_id, value, true AS in_top FROM athlete_ratings ORDER BY value DESC, user_id LIMIT :limit
 ), me AS (
@@ -237,7 +240,11 @@ SELECT r.user_id, COALESCE(b.wins, 0) AS wins, COALESCE(b.losses, 0) AS losses,
        COALESCE(b.quits, 0) AS quits, COALESCE(b.win_rate, 0) AS win_rate,
        COALESCE(b.retries, 0) AS retries, COALESCE(b.retries_won, 0) AS retries_won,
        COALESCE(b.challenges_sent, 0) AS challenges_sent, r.in_top, u.display_name, u.avatar_url,
-       r.value AS rating, 1 + (SELECT count(*) FROM athlete_ratings a WHERE a.value > r.value) AS rank
+       r.value AS rating,
+       1 + COALESCE((SELECT sum(l.athletes) FROM leaderboard_levels l
+                      WHERE l.season = 'rating' AND l.level > rating_level(r.value)), 0)
+         + (SELECT count(*) FROM athlete_ratings a
+             WHERE a.value > r.value AND a.value < (rating_level(r.value) + 1) / 8::float8) AS rank
   FROM rows r
   LEFT JOIN users u ON u.id = r.user_id
   LEFT JOIN leaderboard_counters b ON b.season = 'all' AND b.user_id = r.user_id
