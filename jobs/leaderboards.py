@@ -16,6 +16,7 @@ from workers.seasons import ended_seasons, period_of
 Q = queries("jobs")
 log = logging.getLogger(__name__)
 USER_BATCH = 2000
+RATING_BATCH = 1000
 REPLAY_FETCH = 10_000
 # A result committed just after midnight may carry a time just before it: a season is closed
 # this long after it ended.
@@ -82,23 +83,31 @@ def replay_ratings(conn) -> tuple[dict, dict]:
     return replayed, stored
 
 
-def reconcile_ratings(conn) -> int:
-    """Replay every rating and repair the stored ones that differ (an athlete rated since the
-    replay's snapshot is left for the next run). Returns the number repaired."""
-    replayed, stored = replay_ratings(conn)
+def repair_drifted_ratings(conn, replayed: dict, stored: dict, batch_size: int = RATING_BATCH) -> int:
+    """Set each stored rating that differs from its replay (replay_ratings) to the replayed one,
+    a batch of athletes per statement, each only if still as stored at the replay's snapshot (one
+    rated since is left for the next run). Returns the number repaired."""
     start = (MODEL.mu, MODEL.sigma, 0)
+    drifted = sorted(user for user in replayed.keys() | stored.keys()
+                     if stored.get(user) != replayed.get(user, start))
     repaired = 0
-    for user_id in replayed.keys() | stored.keys():
-        expected, seen = replayed.get(user_id, start), stored.get(user_id)
-        if seen == expected:
-            continue
+    for first in range(0, len(drifted), batch_size):
+        batch = drifted[first:first + batch_size]
+        expected = [replayed.get(user, start) for user in batch]
+        seen = [stored.get(user, (None, None, None)) for user in batch]
         with conn.transaction():
-            repaired += Q.repair_rating(conn, user_id=user_id, mu=expected[0], sigma=expected[1],
-                                        rated_challenges=expected[2], seen_mu=seen and seen[0],
-                                        seen_sigma=seen and seen[1], seen_rated=seen and seen[2])
+            repaired += Q.repair_ratings(
+                conn, user_ids=batch, mus=[e[0] for e in expected], sigmas=[e[1] for e in expected],
+                rated=[e[2] for e in expected], seen_mus=[s[0] for s in seen],
+                seen_sigmas=[s[1] for s in seen], seen_rated=[s[2] for s in seen])
     if repaired:
         log.warning("rating reconciliation repaired %d ratings", repaired, extra={"ratings_repaired": repaired})
     return repaired
+
+
+def reconcile_ratings(conn) -> int:
+    """Replay every rating and repair those that drifted. Returns the number repaired."""
+    return repair_drifted_ratings(conn, *replay_ratings(conn))
 
 
 def reconcile_levels(conn) -> int:

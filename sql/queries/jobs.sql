@@ -195,27 +195,37 @@ SELECT from_user_id, to_user_id, (status = 'completed' AND did_beat) AS challeng
 -- name: stored_ratings
 SELECT user_id, mu, sigma, rated_challenges FROM athlete_ratings;
 
--- name: repair_rating$
--- Sets one athlete's rating to the replayed one, unless it changed since the replay's snapshot
--- (:seen_* NULL: it had no row then); true if repaired.
-WITH repaired AS (
+-- name: repair_ratings$
+-- Sets a batch of athletes' ratings to the replayed ones, each unless it changed since the
+-- replay's snapshot (its seen values; NULL: it had no row then). Rows are taken in id order, as
+-- the workers lock an athlete pair, so the two never wait for each other in a circle. Returns
+-- how many were repaired.
+WITH wanted AS (
+    SELECT * FROM unnest(:user_ids::uuid[], :mus::float8[], :sigmas::float8[], :rated::integer[],
+                         :seen_mus::float8[], :seen_sigmas::float8[], :seen_rated::integer[])
+           AS w (user_id, mu, sigma, rated_challenges, seen_mu, seen_sigma, seen_rated)
+), repaired AS (
     INSERT INTO athlete_ratings AS r (user_id, mu, sigma, rated_challenges)
-    VALUES (:user_id, :mu, :sigma, :rated_challenges)
+    SELECT user_id, mu, sigma, rated_challenges FROM wanted ORDER BY user_id
         ON CONFLICT (user_id) DO UPDATE
        SET mu = excluded.mu, sigma = excluded.sigma, rated_challenges = excluded.rated_challenges,
            updated_at = now()
-     WHERE (r.mu, r.sigma, r.rated_challenges) = (:seen_mu::float8, :seen_sigma::float8, :seen_rated::integer)
+     WHERE (r.mu, r.sigma, r.rated_challenges) =
+           (SELECT w.seen_mu, w.seen_sigma, w.seen_rated FROM wanted w WHERE w.user_id = excluded.user_id)
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM repaired);
+SELECT count(*) FROM repaired;
 
 -- name: repair_leaderboard_levels$
--- leaderboard_levels recomputed from the counters, both read in this statement's one snapshot,
--- the difference added (so a change committed meanwhile stays counted). Returns how many level
--- rows were wrong.
+-- leaderboard_levels recomputed from the counters (each season's board) and the ratings (the
+-- 'rating' board), all read in this statement's one snapshot, the difference added (so a change
+-- committed meanwhile stays counted). Returns how many level rows were wrong.
 WITH expected AS (
     SELECT season, board_level(rank_key) AS level, board_shard(user_id) AS shard, count(*)::integer AS athletes
       FROM leaderboard_counters GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT 'rating', rating_level(value), board_shard(user_id), count(*)::integer
+      FROM athlete_ratings GROUP BY 2, 3
 ), drift AS (
     SELECT COALESCE(e.season, l.season) AS season, COALESCE(e.level, l.level) AS level,
            COALESCE(e.shard, l.shard) AS shard, COALESCE(e.athletes, 0) - COALESCE(l.athletes, 0) AS athletes

@@ -14,6 +14,7 @@ from api.resources.leaderboard import requested_season
 from jobs import leaderboards
 from tests.api.support import new_id, poll_job, job_path, wait_for_lock_waiters
 from tests.api.test_stats_and_leaderboard import LOSS, WIN, accept, board, play, send
+from workers import ratings
 from workers.seasons import season_of
 
 UTC = dt.timezone.utc
@@ -115,10 +116,11 @@ def test_a_closed_season_keeps_its_final_board_and_tells_its_podium_once(api, co
 def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, scheduler_conn, cast, last_week):
     # Given the boards and ratings as the results made them
     boards = {period: board(api, cast.sarah, period=period) for period in ("all", "week", "month")}
+    by_rating = {user: board(api, user, order="rating") for user in (cast.john, cast.sarah, cast.mike)}
     ratings = {user: profile_rating(api, user) for user in (cast.john, cast.sarah, cast.mike)}
 
     # When they are corrupted: wins added, a row lost, an orphan row, a rating moved, one lost,
-    # athletes added to a level of the board
+    # athletes added to a level of a season's board and one taken from a level of the rating board
     conn.execute("UPDATE leaderboard_counters SET wins = wins + 5 WHERE user_id = %s AND season = 'all'",
                  (cast.sarah,))
     conn.execute("DELETE FROM leaderboard_counters WHERE user_id = %s AND season = %s",
@@ -129,7 +131,9 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     conn.execute("UPDATE athlete_ratings SET mu = mu + 10 WHERE user_id = %s", (cast.sarah,))
     conn.execute("DELETE FROM athlete_ratings WHERE user_id = %s", (cast.mike,))
     conn.execute("UPDATE leaderboard_levels SET athletes = athletes + 4 WHERE (season, level, shard) ="
-                 " (SELECT season, level, shard FROM leaderboard_levels WHERE season = 'all' AND level = 0 LIMIT 1)")
+                 " (SELECT season, level, shard FROM leaderboard_levels WHERE season = 'all' LIMIT 1)")
+    conn.execute("UPDATE leaderboard_levels SET athletes = athletes - 1 WHERE (season, level, shard) ="
+                 " (SELECT season, level, shard FROM leaderboard_levels WHERE season = 'rating' LIMIT 1)")
     conn.commit()
     assert board(api, cast.sarah)["me"]["wins"] == 8
 
@@ -138,11 +142,36 @@ def test_reconciliation_repairs_counters_and_ratings_that_drifted(api, conn, sch
     again = leaderboards.reconcile_leaderboards(scheduler_conn)
 
     # Then it repaired exactly what was broken, and the second run found nothing
-    assert repaired == {"counters": 3, "levels": 1, "ratings": 2}
+    assert repaired == {"counters": 3, "levels": 2, "ratings": 2}
     assert again == {"counters": 0, "levels": 0, "ratings": 0}
     # and every board and rating is as the results made them
     assert {period: board(api, cast.sarah, period=period) for period in boards} == boards
     assert {user: profile_rating(api, user) for user in ratings} == ratings
+    assert {user: board(api, user, order="rating") for user in by_rating} == by_rating
+
+
+def test_a_rating_moved_after_the_replay_is_left_for_the_next_run(api, conn, scheduler_conn, cast):
+    # Given Sarah's rating after one game won against John, then moved by 10 points of mu
+    play(api, cast.john, cast.sarah, cast.workout, "win")
+    conn.execute("UPDATE athlete_ratings SET mu = mu + 10 WHERE user_id = %s", (cast.sarah,))
+    conn.commit()
+
+    # When the reconciliation replays every rating, and she wins again before it repairs hers
+    replayed, stored = leaderboards.replay_ratings(scheduler_conn)
+    play(api, cast.john, cast.sarah, cast.workout, "win")
+    repaired = leaderboards.repair_drifted_ratings(scheduler_conn, replayed, stored)
+
+    # Then it leaves her rating as the second game made it (the replay no longer knew it)
+    assert repaired == 0
+    assert profile_rating(api, cast.sarah)["mu"] > 35
+    # and the next run repairs it, and John's, which that game moved from hers, to what their two
+    # games make
+    assert leaderboards.reconcile_ratings(scheduler_conn) == 2
+    john, sarah = (ratings.MODEL.mu, ratings.MODEL.sigma), (ratings.MODEL.mu, ratings.MODEL.sigma)
+    for _ in range(2):
+        john, sarah = ((r.mu, r.sigma) for r in ratings.play(john, sarah, challenged_won=True))
+    assert profile_rating(api, cast.sarah) == ratings.rating_view(*sarah, rated_challenges=2)
+    assert profile_rating(api, cast.john) == ratings.rating_view(*john, rated_challenges=2)
 
 
 @pytest.fixture
@@ -264,6 +293,56 @@ def test_the_board_by_rating_ranks_all_time_skill(api, cast):
     # and among her friends Mike ranks at the starting value, between her and John
     assert [(r["user"]["display_name"], r["rank"], r["rating"]) for r in friends["items"]][1] == ("Mike", 2, 0.0)
     assert [r["user"]["display_name"] for r in friends["items"]] == ["Sarah", "Mike", "John"]
+
+
+def test_athletes_without_a_win_rank_by_their_quits(api, cast):
+    # Given John's challenges: Sarah won one, Eve lost one, Mike quit one and Ann quit two
+    ann, eve = api.sign_up("Ann"), api.sign_up("Eve")
+    for friend in (cast.mike, ann, eve):
+        api.befriend(cast.john, friend)
+    play(api, cast.john, cast.sarah, cast.workout, "win")
+    play(api, cast.john, eve, cast.workout, "loss")
+    play(api, cast.john, cast.mike, cast.workout, "quit", "Too hard")
+    for _ in range(2):
+        play(api, cast.john, ann, cast.workout, "quit", "Too hard")
+    users = {"Sarah": cast.sarah, "John": cast.john, "Eve": eve, "Mike": cast.mike, "Ann": ann}
+
+    # When each reads their rank on the global board
+    ranks = {name: board(api, user)["me"]["rank"] for name, user in users.items()}
+
+    # Then the win comes first, then no win and no quit (John, who only sent, ties with Eve), then
+    # one quit, then two
+    assert ranks == {"Sarah": 1, "John": 2, "Eve": 2, "Mike": 4, "Ann": 5}
+
+
+def rated(conn, ratings: dict[str, float]) -> None:
+    """Each athlete given a rating of that value (sigma 1), as if their games had made it."""
+    for user, value in ratings.items():
+        conn.execute("INSERT INTO athlete_ratings (user_id, mu, sigma, rated_challenges) VALUES (%s, %s, 1, 1)"
+                     " ON CONFLICT (user_id) DO UPDATE SET mu = excluded.mu", (user, value + 3))
+    conn.commit()
+
+
+def test_a_rank_by_rating_counts_everyone_rated_higher_on_every_level(api, conn, cast):
+    # Given ratings on three levels of an eighth of a point: 1.2 alone on its level, 1.05 and 1.0
+    # sharing one, -0.5 far below, and Eve with no rating (the starting value, 0)
+    ann, eve = api.sign_up("Ann"), api.sign_up("Eve")
+    rated(conn, {cast.john: 1.2, cast.sarah: 1.05, cast.mike: 1.0, ann: -0.5})
+    users = {"John": cast.john, "Sarah": cast.sarah, "Mike": cast.mike, "Ann": ann, "Eve": eve}
+
+    # When each reads their rank on the global board by rating
+    ranks = {name: board(api, user, order="rating")["me"]["rank"] for name, user in users.items()}
+
+    # Then each is one more than the athletes rated higher, within a level and across levels
+    # (Eve, not rated, is where the starting value would place her, and ahead of nobody)
+    assert ranks == {"John": 1, "Sarah": 2, "Mike": 3, "Eve": 4, "Ann": 4}
+
+    # And when Mike's rating rises past John's, onto a higher level, and Ann's ties Sarah's
+    rated(conn, {cast.mike: 1.4, ann: 1.05})
+    ranks = {name: board(api, user, order="rating")["me"]["rank"] for name, user in users.items()}
+
+    # Then the ranks follow at once, ties sharing a rank
+    assert ranks == {"Mike": 1, "John": 2, "Sarah": 3, "Ann": 3, "Eve": 5}
 
 
 @pytest.mark.parametrize("query", ["order=rating&period=week", "order=rating&season=2026-W48",
