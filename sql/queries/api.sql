@@ -184,10 +184,8 @@ SELECT EXISTS (SELECT 1 FROM leaderboard_seasons_closed WHERE season = :season);
 -- name: leaderboard_global
 -- :season is the board's key: 'all', a current season, or 'final:<season>' for a closed one.
 -- The top of a season's board, plus the caller's own row wherever it is; each rank is one more
--- than the number of athletes strictly ahead (ties share it): those on higher levels (more wins,
--- or as many and a win rate in a higher tenth; without a win, fewer quits), summed from
--- leaderboard_levels, and those on the same level with a higher rank_key, counted on the rank
--- index within the level's range of keys (migrations 0013 and 0016).
+-- than the number of athletes strictly ahead (ties share it): the athletes on every higher rank
+-- key (a better record), summed from leaderboard_levels (migrations 0013 and 0016).
 -- Someone not on the board has all zeros, which ties with everyone who has no wins and no quits.
 WITH top AS (
     SELECT b.*, true AS in_top FROM leaderboard_counters b
@@ -212,10 +210,7 @@ WITH top AS (
 SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
        r.challenges_sent, r.in_top, u.display_name, u.avatar_url, COALESCE(ar.value, 0) AS rating,
        1 + COALESCE((SELECT sum(l.athletes) FROM leaderboard_levels l
-                      WHERE l.season = :season AND l.level > board_level(r.rank_key)), 0)
-         + (SELECT count(*) FROM leaderboard_counters a
-             WHERE a.season = :season AND a.rank_key > r.rank_key
-               AND a.rank_key < board_level_end(board_level(r.rank_key))) AS rank
+                      WHERE l.season = :season AND l.level > board_level(r.rank_key)), 0) AS rank
   FROM rows r
   LEFT JOIN users u ON u.id = r.user_id
   LEFT JOIN athlete_ratings ar ON ar.user_id = r.user_id
