@@ -111,9 +111,9 @@ def reconcile_ratings(conn) -> int:
 
 
 def reconcile_levels(conn) -> int:
-    """Recompute how many athletes each board has on each level from the counters (run
-    after the counters are repaired: their trigger keeps the levels in step as it repairs them).
-    Returns the number of level rows repaired."""
+    """Recompute how many athletes each board has on each level from the counters and the
+    ratings (run after the counters are repaired: their trigger keeps the levels in step as it
+    repairs them, as the ratings' does). Returns the number of level rows repaired."""
     with conn.transaction():
         repaired = Q.repair_leaderboard_levels(conn)
     if repaired:

@@ -1,54 +1,51 @@
 -- The board by skill rating gets levels too (migration 0013): a rank by rating was one count of
 -- every athlete rated higher, 115 ms at 100,000 athletes once recent games had left their index
 -- entries to be checked against the table. Its levels are kept in `leaderboard_levels` under the
--- board key 'rating', by the same trigger function, now on `athlete_ratings` as well: a rating
--- level is an eighth of a rating point (a power of two, so a level's bounds are exact in
--- floating point: level L holds the values v with L / 8 <= v < (L + 1) / 8).
+-- board key 'rating': a rating level is an eighth of a rating point (a power of two, so a level's
+-- bounds are exact in floating point: level L holds the values v with L / 8 <= v < (L + 1) / 8).
+--
+-- Kept per statement, not per row: settling a challenge writes both athletes' ratings in one
+-- statement (their first game inserts both rows), and taking each row's level rows in turn, two
+-- settlements could take the same two level rows in opposite orders and deadlock. Per statement,
+-- all of its level rows are taken at once, in level order.
 
 CREATE FUNCTION rating_level(value double precision) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT floor(value * 8)::bigint $$;
 
--- An athlete leaves their old level and joins the new one, on the board the row belongs to: a
--- season's (the counters) or 'rating' (the ratings); both rows in level order, so two
--- transactions never take them in opposite orders.
-CREATE OR REPLACE FUNCTION count_board_level() RETURNS trigger
+CREATE FUNCTION count_rating_levels() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    old_board text;
-    old_level bigint;
-    new_board text;
-    new_level bigint;
 BEGIN
-    IF TG_TABLE_NAME = 'athlete_ratings' THEN
-        old_board := 'rating';
-        new_board := 'rating';
-        old_level := rating_level(OLD.value);
-        new_level := rating_level(NEW.value);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO leaderboard_levels AS l (season, level, shard, athletes)
+        SELECT 'rating', rating_level(value), board_shard(user_id), count(*) FROM added
+         GROUP BY 2, 3 ORDER BY 2, 3
+            ON CONFLICT (season, level, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO leaderboard_levels AS l (season, level, shard, athletes)
+        SELECT 'rating', rating_level(value), board_shard(user_id), -count(*) FROM removed
+         GROUP BY 2, 3 ORDER BY 2, 3
+            ON CONFLICT (season, level, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes;
     ELSE
-        old_board := OLD.season;
-        new_board := NEW.season;
-        old_level := board_level(OLD.rank_key);
-        new_level := board_level(NEW.rank_key);
+        INSERT INTO leaderboard_levels AS l (season, level, shard, athletes)
+        SELECT 'rating', d.level, d.shard, sum(d.athletes)
+          FROM (SELECT rating_level(value) AS level, board_shard(user_id) AS shard, 1 AS athletes FROM new_ratings
+                UNION ALL
+                SELECT rating_level(value), board_shard(user_id), -1 FROM old_ratings) d
+         GROUP BY d.level, d.shard
+        HAVING sum(d.athletes) <> 0
+         ORDER BY d.level, d.shard
+            ON CONFLICT (season, level, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes;
     END IF;
-    INSERT INTO leaderboard_levels AS l (season, level, shard, athletes)
-    SELECT d.season, d.level, board_shard(d.user_id), sum(d.athletes)
-      FROM (SELECT new_board AS season, new_level AS level, NEW.user_id AS user_id, 1 AS athletes
-             WHERE TG_OP <> 'DELETE'
-            UNION ALL
-            SELECT old_board, old_level, OLD.user_id, -1 WHERE TG_OP <> 'INSERT') d
-     GROUP BY d.season, d.level, d.user_id
-    HAVING sum(d.athletes) <> 0
-     ORDER BY d.season, d.level
-        ON CONFLICT (season, level, shard) DO UPDATE SET athletes = l.athletes + excluded.athletes;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER count_rating_level_entry AFTER INSERT OR DELETE ON athlete_ratings
-    FOR EACH ROW EXECUTE FUNCTION count_board_level();
-CREATE TRIGGER count_rating_level_change AFTER UPDATE ON athlete_ratings
-    FOR EACH ROW WHEN (rating_level(OLD.value) <> rating_level(NEW.value) OR OLD.user_id <> NEW.user_id)
-    EXECUTE FUNCTION count_board_level();
+CREATE TRIGGER count_rating_levels_added AFTER INSERT ON athlete_ratings
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION count_rating_levels();
+CREATE TRIGGER count_rating_levels_moved AFTER UPDATE ON athlete_ratings
+    REFERENCING OLD TABLE AS old_ratings NEW TABLE AS new_ratings FOR EACH STATEMENT EXECUTE FUNCTION count_rating_levels();
+CREATE TRIGGER count_rating_levels_removed AFTER DELETE ON athlete_ratings
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION count_rating_levels();
 
 INSERT INTO leaderboard_levels (season, level, shard, athletes)
 SELECT 'rating', rating_level(value), board_shard(user_id), count(*) FROM athlete_ratings GROUP BY 2, 3;
