@@ -315,9 +315,9 @@ def test_athletes_without_a_win_rank_by_their_quits(api, cast):
     assert ranks == {"Sarah": 1, "John": 2, "Eve": 2, "Mike": 4, "Ann": 5}
 
 
-def rated(conn, ratings: dict[str, float]) -> None:
+def rated(conn, values: dict[str, float]) -> None:
     """Each athlete given a rating of that value (sigma 1), as if their games had made it."""
-    for user, value in ratings.items():
+    for user, value in values.items():
         conn.execute("INSERT INTO athlete_ratings (user_id, mu, sigma, rated_challenges) VALUES (%s, %s, 1, 1)"
                      " ON CONFLICT (user_id) DO UPDATE SET mu = excluded.mu", (user, value + 3))
     conn.commit()
