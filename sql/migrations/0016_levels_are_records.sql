@@ -4,8 +4,9 @@
 -- by every mix of losses and quits), and every athlete without a win shared one, so the slowest
 -- ranks took 10-12 ms. But records are small numbers: that whole board has a few hundred
 -- different ones. So a level is now one rank key, the athletes with the very same record (wins,
--- win rate, quits), and a rank is one more than the athletes on the keys above: a sum over a
--- few thousand rows at most (keys times 16 shards), with nothing left to count one by one.
+-- win rate, quits), and a rank is one more than the athletes on the keys above: a sum over
+-- keys times 16 shards rows (3,600 on that board), with nothing left to count one by one; the
+-- number of different records grows with the length of athletes' histories, not their number.
 
 CREATE OR REPLACE FUNCTION board_level(rank_key bigint) RETURNS bigint
 LANGUAGE sql IMMUTABLE AS $$ SELECT rank_key $$;
