@@ -12,6 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 API_ROLE = "challenges_api"
+DEVELOPMENT = "development"
+ENVIRONMENTS = ("production", DEVELOPMENT)
+# RFC 7518 section 3.2: an HS256 key at least as long as the hash (32 bytes).
+MIN_HS256_SECRET_BYTES = 32
 
 
 def _bool(value: str) -> bool:
@@ -27,6 +31,9 @@ def with_user(database_url: str, user: str) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    # `development` (what `challenges dev` and the tests set) allows the published JWT secret
+    # and metrics on the API's own port; anything else is production (safety_problems below).
+    environment: str = "production"
     database_url: str = "postgresql://postgres@127.0.0.1:5432/challenges"
     api_database_url: str = ""
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -38,6 +45,8 @@ class Settings:
     jwt_public_key: str = ""
     jwt_audience: str = ""
     jwt_issuer: str = ""
+    # A token whose `exp` lies further ahead than this is refused: a leaked one cannot live forever.
+    jwt_max_ttl_seconds: int = 30 * 24 * 3600
     port: int = 8080
     auto_post_to_feed: bool = True
     challenge_ttl_seconds: int = 7 * 24 * 3600
@@ -64,9 +73,10 @@ class Settings:
     rate_limit_mutations: str = "120/minute"
     rate_limit_reads: str = "600/minute"
     rate_limit_auth_failures: str = "30/minute"
-    # Metrics (docs/operations.md, "Metrics"): the API's own port when set (then /metrics leaves the
-    # public port), the scheduler's port, and the address both bind to.
-    metrics_port: int = 0
+    rate_limit_search: str = "30/minute"
+    # Metrics (docs/operations.md, "Metrics"): the API's own port, the scheduler's, and the address
+    # both bind to. 0 puts the API's /metrics on its public port, in development only.
+    metrics_port: int = 9190
     metrics_host: str = "127.0.0.1"
     scheduler_metrics_port: int = 9192
     log_level: str = "INFO"
@@ -83,8 +93,8 @@ class Settings:
         readers = {
             "database_url": str, "api_database_url": str, "redis_url": str,
             "redis_namespace": str, "chroma_url": str, "chroma_collection": str,
-            "embedding_function": str, "jwt_secret": str,
-            "jwt_public_key": str, "jwt_audience": str, "jwt_issuer": str, "port": int,
+            "environment": str, "embedding_function": str, "jwt_secret": str,
+            "jwt_max_ttl_seconds": int, "jwt_public_key": str, "jwt_audience": str, "jwt_issuer": str, "port": int,
             "auto_post_to_feed": _bool, "challenge_ttl_seconds": int,
             "leaderboard_reconcile_seconds": int, "expiry_interval_seconds": int,
             "outbox_sweep_seconds": int, "outbox_grace_seconds": int, "job_ttl_seconds": int,
@@ -94,6 +104,7 @@ class Settings:
             "redis_socket_timeout": float, "redis_connect_timeout": float,
             "chroma_auth_token": str, "max_request_body_bytes": int, "rate_limit_enabled": _bool,
             "rate_limit_mutations": str, "rate_limit_reads": str, "rate_limit_auth_failures": str,
+            "rate_limit_search": str,
             "metrics_port": int, "metrics_host": str, "scheduler_metrics_port": int,
             "log_level": str, "log_format": str,
         }
@@ -102,6 +113,42 @@ class Settings:
             values["api_database_url"] = ""
         return replace(defaults, **values)
 
+    @property
+    def development(self) -> bool:
+        return self.environment == DEVELOPMENT
+
     def key(self, *parts: str) -> str:
         """A Redis key under this deployment's namespace, shared by the API and the workers."""
         return ":".join((self.redis_namespace, *map(str, parts)))
+
+
+def safety_problems(settings: Settings) -> list[str]:
+    """What would make a process with these settings unsafe, one line per setting, naming it.
+    Development (ENVIRONMENT=development) is allowed the conveniences production is not."""
+    problems = []
+    if settings.environment not in ENVIRONMENTS:
+        problems.append(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {settings.environment!r}")
+    if settings.jwt_max_ttl_seconds <= 0:
+        problems.append("JWT_MAX_TTL_SECONDS must be a positive number of seconds")
+    if settings.development:
+        return problems
+    if not settings.jwt_public_key:
+        if settings.jwt_secret == DEV_JWT_SECRET:
+            problems.append("JWT_SECRET is the development secret published in the repository: set a "
+                            f"random secret of at least {MIN_HS256_SECRET_BYTES} bytes (or JWT_PUBLIC_KEY), "
+                            "or ENVIRONMENT=development")
+        elif len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
+            problems.append(f"JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256, "
+                            f"not {len(settings.jwt_secret.encode())}")
+    if not settings.metrics_port:
+        problems.append("METRICS_PORT=0 serves the API's metrics on its public port: development only")
+    return problems
+
+
+def require_safe(settings: Settings) -> Settings:
+    """The settings, or SystemExit (status 1) with every problem on stderr: a process started
+    with unsafe settings stops before it serves anything."""
+    problems = safety_problems(settings)
+    if problems:
+        raise SystemExit("refusing to start: " + "; ".join(problems))
+    return settings

@@ -24,10 +24,14 @@ class TokenVerifier:
     of authentication: a token that passed is remembered (the VERIFIED_TOKENS_KEPT most recently
     used) with its expiry, which is checked again on every request as PyJWT checks it (no leeway).
     Nothing else about a token that passed can change: its signature, audience and issuer are
-    checked against settings fixed for the process, and it was already valid from `nbf` on."""
+    checked against settings fixed for the process, and it was already valid from `nbf` on.
+
+    A token may not live longer than JWT_MAX_TTL_SECONDS from when it is first seen, so a stolen
+    one (or one minted with a leaked key) cannot stay good for years."""
 
     def __init__(self, settings, clock=time.time):
         self.key = settings.jwt_public_key or settings.jwt_secret
+        self.max_ttl_seconds = settings.jwt_max_ttl_seconds
         self.algorithms = ["RS256"] if settings.jwt_public_key else ["HS256"]
         self.audience = settings.jwt_audience or None
         self.issuer = settings.jwt_issuer or None
@@ -49,16 +53,29 @@ class TokenVerifier:
             raise unauthorized("The token has expired.") from None
         except jwt.InvalidTokenError as error:
             raise unauthorized(f"The token is not valid: {error}.") from None
+        expires_at = self._expiry(claims["exp"])
         try:
             user_id = str(uuid.UUID(claims["sub"]))
         except (ValueError, TypeError, AttributeError):
             raise unauthorized("The token's `sub` must be a user UUID.") from None
         role = claims.get("role")
-        return Caller(user_id, role if isinstance(role, str) else None), int(claims["exp"])
+        return Caller(user_id, role if isinstance(role, str) else None), expires_at
+
+    def _expiry(self, exp) -> float:
+        """PyJWT accepts any `exp` that int() takes, "1e10" and true among them: only a JSON
+        number is an expiry here, and none further ahead than the maximum lifetime."""
+        if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+            raise unauthorized("The token's `exp` must be a number (seconds since the epoch).")
+        if exp - self.clock() > self.max_ttl_seconds:
+            raise unauthorized(f"The token lives longer than the {self.max_ttl_seconds} s a token "
+                               "may (JWT_MAX_TTL_SECONDS).")
+        return exp
 
 
-def issue_token(settings, user_id: str, role: str | None = None, ttl_seconds: int = 30 * 24 * 3600) -> str:
-    """An HS256 token for `user_id`, as an identity provider would issue (for curl and tests)."""
+def issue_token(settings, user_id: str, role: str | None = None, ttl_seconds: int | None = None) -> str:
+    """An HS256 token for `user_id`, as an identity provider would issue (for curl and tests),
+    valid for `ttl_seconds`, by default the longest a token may live."""
+    ttl_seconds = settings.jwt_max_ttl_seconds if ttl_seconds is None else ttl_seconds
     claims = {"sub": str(uuid.UUID(user_id)), "exp": int(time.time()) + ttl_seconds}
     if role:
         claims["role"] = role

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from api.access_log import gunicorn_logging_config
-from settings import Settings
+from settings import Settings, require_safe
 
 # Every line, the access log's included, as the other processes write them (LOG_FORMAT, LOG_LEVEL).
 logconfig_dict = gunicorn_logging_config(Settings.from_env())
@@ -28,8 +28,10 @@ def post_worker_init(worker):
 
 
 def on_starting(server):
-    """PROMETHEUS_MULTIPROC_DIR, unless set, is one per address served, since two gunicorns
-    cannot share one; emptied of a previous run's files."""
+    """Before it binds: with unsafe settings gunicorn exits, naming them. PROMETHEUS_MULTIPROC_DIR,
+    unless set, is one per address served, since two gunicorns cannot share one; emptied of a
+    previous run's files."""
+    require_safe(Settings.from_env())
     empty_metrics_directory(Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                                                        str(default_metrics_directory(server)))))
 

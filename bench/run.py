@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -143,6 +144,9 @@ def isolate_environment(names: Names, chroma_port: int, chroma_path: str, args) 
     settings_names = {field.name.upper() for field in dataclasses.fields(Settings)}
     for name in settings_names | set(PROCFILE_KNOBS):
         os.environ.pop(name, None)
+    # A production secret of its own (the development one stops every process), and the API's
+    # metrics on a free port rather than the shipped 9190.
+    os.environ.update(JWT_SECRET=secrets.token_hex(32), METRICS_PORT=str(free_port()))
     os.environ.update(DATABASE_URL=names.database_url, REDIS_URL=REDIS_URL,
                       REDIS_NAMESPACE=names.namespace, CHROMA_URL=f"http://127.0.0.1:{chroma_port}",
                       CHROMA_COLLECTION=names.namespace, CHROMA_PORT=str(chroma_port),

@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from settings import Settings
+from settings import Settings, require_safe
 from workers.logs import configure_logging
 
 
@@ -19,6 +19,9 @@ def cmd_migrate(args, settings: Settings) -> None:
 def cmd_token(args, settings: Settings) -> None:
     from api.auth import issue_token
 
+    if args.ttl is not None and args.ttl > settings.jwt_max_ttl_seconds:
+        sys.exit(f"--ttl: at most JWT_MAX_TTL_SECONDS ({settings.jwt_max_ttl_seconds}); the API "
+                 "refuses a token that lives longer")
     print(issue_token(settings, args.user_id, role=args.role, ttl_seconds=args.ttl))
 
 
@@ -95,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a signed JWT for a user id")
     token.add_argument("user_id")
     token.add_argument("--role", choices=["user", "coach", "admin"])
-    token.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds until it expires")
+    token.add_argument("--ttl", type=int, help="seconds until it expires (default and most: JWT_MAX_TTL_SECONDS)")
     token.set_defaults(run=cmd_token)
     commands.add_parser("seed-demo", help="create demo users, friendships, workouts, challenges"
                         ).set_defaults(run=cmd_seed_demo)
@@ -129,7 +132,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> None:
+    """`dev` sets up development itself; every other command refuses unsafe settings first."""
     args = parser().parse_args(argv)
     settings = Settings.from_env()
+    if args.run is not cmd_dev:
+        require_safe(settings)
     configure_logging(settings)
     args.run(args, settings)

@@ -151,11 +151,12 @@ def url_host(host: str) -> str:
 def dev_environment(port: int, host: str) -> dict:
     # The Procfile's gunicorn, dramatiq and challenges live beside this Python.
     bin_dir = str(Path(sys.executable).parent)
+    # ENVIRONMENT=development: the published JWT secret is accepted (settings.safety_problems).
     env = dict(os.environ, PORT=str(port), WEB_HOST=bind_host(host),
                PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
-               LOG_FORMAT="human", PYTHONUNBUFFERED="1")
+               LOG_FORMAT="human", PYTHONUNBUFFERED="1", ENVIRONMENT="development")
     # Ports and files of its own, so that a second `challenges dev` (or a test's) starts too.
-    for name in ("WORKER_METRICS_PORT", "SCHEDULER_METRICS_PORT"):
+    for name in ("METRICS_PORT", "WORKER_METRICS_PORT", "SCHEDULER_METRICS_PORT"):
         env.setdefault(name, str(free_port()))
     env.setdefault("WORKER_METRICS_DIR", str((VAR / "worker-metrics").resolve()))
     return env
@@ -206,7 +207,8 @@ def print_summary(host: str, port: int, env: dict, demo: str, token: str, coach_
     print(f"\nAPI:        {base_url}/api/v1")
     print(f"docs:       {base_url}/api/v1/docs")
     metrics = f"http://{url_host(env.get('METRICS_HOST', '127.0.0.1'))}"
-    print(f"metrics:    {base_url}/metrics (API), {metrics}:{env['WORKER_METRICS_PORT']} (workers), "
+    api_metrics = f"{base_url}/metrics" if env["METRICS_PORT"] == "0" else f"{metrics}:{env['METRICS_PORT']}"
+    print(f"metrics:    {api_metrics} (API), {metrics}:{env['WORKER_METRICS_PORT']} (workers), "
           f"{metrics}:{env['SCHEDULER_METRICS_PORT']} (scheduler)")
     if env.get("CHROMA_PORT"):
         print(f"ChromaDB:   {env['CHROMA_URL']}  (its output: {CHROMA_LOG})")

@@ -30,6 +30,10 @@ os.environ.pop("API_DATABASE_URL", None)
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ["REDIS_NAMESPACE"] = f"wc-test-{RUN_ID}"
 os.environ["OUTBOX_GRACE_SECONDS"] = "0"
+# The tests sign tokens with the published development secret and read the in-process app's
+# /metrics on its own routes (METRICS_PORT=0): both allowed in development only.
+os.environ["ENVIRONMENT"] = "development"
+os.environ["METRICS_PORT"] = "0"
 
 
 CHROMA_PORT = free_port()

@@ -42,6 +42,10 @@ BAD_TOKENS = {
     "without-sub": lambda: signed(claims(sub=None)),
     "not-yet-valid": lambda: signed(claims(nbf=int(time.time()) + 600)),
     "alg-none": lambda: jwt.encode(claims(), None, algorithm="none"),
+    # PyJWT itself takes any `exp` that int() takes
+    "exp-a-string": lambda: signed(claims(exp=str(int(time.time()) + 600))),
+    "exp-beyond-the-maximum-lifetime": lambda: signed(claims(
+        exp=int(time.time()) + SETTINGS.jwt_max_ttl_seconds + 3600)),
 }
 
 
@@ -133,6 +137,27 @@ def test_an_expired_token_of_a_real_user_cannot_change_their_profile(api):
     # Then 401, and his profile keeps its name
     assert_unauthorized(response)
     assert api.get("/me", john).json["display_name"] == "John"
+
+
+def test_a_token_good_for_a_year_is_refused_naming_the_maximum_lifetime(api):
+    # Given a token that would be good for a year
+    token = signed(claims(exp=int(time.time()) + 365 * 24 * 3600))
+
+    # When it is used
+    response = api.get("/me", None, token=token)
+
+    # Then it is refused, naming the setting that bounds a token's life
+    assert_unauthorized(response)
+    assert "JWT_MAX_TTL_SECONDS" in response.json["detail"], response.json
+
+
+def test_a_token_with_a_fractional_expiry_is_accepted():
+    # Given a token whose `exp` is a JSON number with a fraction, as some providers write it
+    user = str(uuid.uuid4())
+    token = signed(claims(sub=user, exp=time.time() + 600.5))
+
+    # When it is verified, then it names its user
+    assert TokenVerifier(SETTINGS).verify(token).id == user
 
 
 def test_a_token_already_verified_is_refused_once_it_expires():

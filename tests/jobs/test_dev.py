@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -30,7 +31,7 @@ ALARMS = re.compile(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback")
 LOOPBACK = {"127.0.0.1", "::1"}
 # What the test session's own processes read that a developer's shell would not have.
 SESSION_ONLY = ("CHROMA_URL", "CHROMA_COLLECTION", "API_DATABASE_URL", "OUTBOX_GRACE_SECONDS",
-                "PROMETHEUS_MULTIPROC_DIR")
+                "PROMETHEUS_MULTIPROC_DIR", "ENVIRONMENT", "METRICS_PORT")
 
 
 class Console:
@@ -122,6 +123,9 @@ def test_a_minute_of_the_walkthrough_leaves_a_calm_console_and_ctrl_c_stops_clea
         # for a minute in all
         walkthrough = run_walkthrough(f"http://127.0.0.1:{port}/api/v1", coach_token)
         api_addresses = listening_addresses(port)
+        api_metrics = re.search(r"^metrics: +(\S+) \(API\)", console.text, re.MULTILINE).group(1)
+        metrics_status = httpx.get(api_metrics, timeout=10).status_code
+        public_metrics_status = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code
         time.sleep(max(0.0, started + RUN_SECONDS - time.monotonic()))
         # and then Ctrl-C
         dev.send_signal(signal.SIGINT)
@@ -137,7 +141,8 @@ def test_a_minute_of_the_walkthrough_leaves_a_calm_console_and_ctrl_c_stops_clea
     assert exit_code == 0, output[-6000:]
     # And the console says where the API, its docs and its metrics are, and the tokens to export
     assert f"http://127.0.0.1:{port}/api/v1/docs" in output
-    assert f"http://127.0.0.1:{port}/metrics" in output
+    # on a port of their own, not the API's
+    assert (metrics_status, public_metrics_status) == (200, 404), api_metrics
     assert re.search(r"^export TOKEN=\S+$", output, re.MULTILINE)
     # And each process's lines come behind its name, the access log's readable, without colour
     # codes (this console is no terminal)
