@@ -42,6 +42,7 @@ class OpenAPIDocument:
 
 
 def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[str, object]]:
+    dependencies = health.DependencyChecks.of(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
         ("/users/{user_id:uuid}", users.User(db)),
@@ -74,10 +75,10 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[s
         ("/insights/search", insights.InsightSearch(event_log)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(jobs_reader)),
         ("/healthz", health.Health(documented=False)),
-        ("/readyz", health.Ready(db, redis_client, event_log, documented=False)),
+        ("/readyz", health.Ready(dependencies, documented=False)),
     ]
     table = [(API + path, resource) for path, resource in api_routes]
-    table += [("/healthz", health.Health()), ("/readyz", health.Ready(db, redis_client, event_log))]
+    table += [("/healthz", health.Health()), ("/readyz", health.Ready(dependencies))]
     table.append((API + "/openapi.json", OpenAPIDocument(table)))
     table += [(API + "/docs", docs.DocsPage()), (API + "/docs/{name}", docs.DocsAsset())]
     return table

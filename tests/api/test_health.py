@@ -2,8 +2,13 @@
 touches no dependency; `/readyz` checks each one with a timeout and says which is down."""
 
 import dataclasses
+import threading
 import time
 
+import falcon
+import falcon.testing
+
+from api.resources.health import READINESS_MAX_AGE_SECONDS, DependencyChecks, Ready
 from tests.conftest import SETTINGS
 from tests.helpers import serving
 
@@ -70,3 +75,70 @@ def test_healthz_is_answered_from_the_process_alone():
         response = client.simulate_get("/healthz")
         assert (response.status_code, response.json) == (200, {"status": "ok"})
 
+
+
+def counting(answers: list[str]):
+    """A dependency probe that records each time it is asked, and fails once told to."""
+    def probe():
+        answers.append("asked")
+        if answers[0] == "down":
+            raise ConnectionError("down")
+    return probe
+
+
+def test_a_flood_of_readiness_checks_asks_the_dependencies_once_a_second():
+    # Given readiness over three dependencies whose probes count how often they are asked
+    asked = {name: ["up"] for name in ("postgres", "redis", "chromadb")}
+    now = [1000.0]
+    dependencies = DependencyChecks({name: counting(answers) for name, answers in asked.items()},
+                                    clock=lambda: now[0])
+    client = falcon.testing.TestClient(readiness_app(dependencies))
+
+    # When a load balancer (or anyone) asks 100 times within the same second
+    answers = [client.simulate_get("/readyz") for _ in range(100)]
+
+    # Then every answer is 200, and each dependency was asked once
+    assert {response.status_code for response in answers} == {200}
+    assert {name: len(answers) - 1 for name, answers in asked.items()} == {
+        "postgres": 1, "redis": 1, "chromadb": 1}
+
+    # And once Redis goes down, the next answer after the result's age is up says so
+    asked["redis"][0] = "down"
+    assert client.simulate_get("/readyz").status_code == 200  # still the fresh result
+    now[0] += READINESS_MAX_AGE_SECONDS
+    response = client.simulate_get("/readyz")
+    assert response.status_code == 503 and response.json["checks"]["redis"] == "error: ConnectionError"
+
+
+def test_while_one_thread_probes_the_others_answer_from_the_last_result():
+    # Given readiness that was checked once, whose next PostgreSQL probe hangs until released
+    release, probing = threading.Event(), threading.Event()
+    now = [1000.0]
+
+    def postgres():
+        if now[0] > 1000.0:
+            probing.set()
+            release.wait(10)
+
+    dependencies = DependencyChecks({"postgres": postgres, "redis": lambda: None, "chromadb": lambda: None},
+                                    clock=lambda: now[0])
+    dependencies.checks()
+    now[0] += READINESS_MAX_AGE_SECONDS
+
+    # When one thread is stuck probing it
+    stuck = threading.Thread(target=dependencies.checks)
+    stuck.start()
+    assert probing.wait(10)
+
+    # Then another caller is answered at once, from the last result
+    started = time.monotonic()
+    assert dependencies.checks()["postgres"] == "ok"
+    assert time.monotonic() - started < 0.1
+    release.set()
+    stuck.join(10)
+
+
+def readiness_app(dependencies: DependencyChecks) -> falcon.App:
+    app = falcon.App()
+    app.add_route("/readyz", Ready(dependencies))
+    return app
