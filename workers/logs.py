@@ -9,6 +9,7 @@ variable, which each thread (and each gunicorn or Dramatiq worker thread) has it
 
 import logging
 import logging.config
+import re
 from contextvars import ContextVar
 
 from dramatiq.middleware import Middleware
@@ -20,6 +21,9 @@ CONTEXT_FIELDS = {"request_id": "rid", "job_id": "job", "actor": "actor", "user_
 # missed runs are WARNING and ERROR, still shown).
 QUIET_LOGGERS = {"httpx": "WARNING", "apscheduler": "WARNING"}
 LOG_FORMATS = ("json", "human")
+# C0 and C1 controls, DEL and the Unicode line separators: in a human line, a path or a header
+# holding one could start a forged line or drive the reader's terminal.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _context: ContextVar[dict] = ContextVar("log_context", default={})
 command_log = logging.getLogger("workers.commands")
@@ -70,7 +74,16 @@ class HumanFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         labels = [f"{label}={getattr(record, name)}" for name, label in CONTEXT_FIELDS.items()
                   if getattr(record, name, None)]
-        return " ".join([super().formatMessage(record), *labels])
+        return escape_controls(" ".join([super().formatMessage(record), *labels]))
+
+    def formatException(self, exc_info) -> str:
+        """A traceback keeps its lines; anything else in it that could fool a reader is escaped."""
+        return "\n".join(map(escape_controls, super().formatException(exc_info).split("\n")))
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: each control character as its Python escape (`\\n`, `\\x1b`)."""
+    return CONTROL_CHARACTERS.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def formatter_factory(log_format: str):

@@ -162,6 +162,24 @@ def test_the_clients_request_id_is_on_its_short_human_access_line(tmp_path, name
     assert line.endswith(f"ms rid=trace-feed-1 user={john}")
 
 
+def test_a_path_and_a_header_cannot_forge_a_human_line_or_drive_the_terminal(tmp_path, namespace):
+    # Given the Procfile's web process, logging for humans
+    web_log = tmp_path / "web.log"
+    with procfile_web(web_log, "human") as (api, web):
+        # When a client asks for a path holding a newline, a forged line and an escape code,
+        # and sends an escape code in a header (which gunicorn refuses with a 400)
+        forged = "zz%0A18:59:59%20INFO%20FORGED-LINE%1B[2J"
+        assert call("GET", f"{api}/{forged}", str(uuid.uuid4())).status == 404
+        assert call("GET", f"{api}/feed", str(uuid.uuid4()), **{"X-Request-ID": "trace\x1b[2J"}).status == 400
+
+        # Then its access line is one line, the newline and the escape codes written out
+        line = wait_for(web_log, web, text_line("gunicorn.access: GET /api/v1/zz"))
+    text = web_log.read_text(errors="replace")
+    assert line.endswith(f"GET /api/v1/zz\\n18:59:59 INFO FORGED-LINE\\x1b[2J 404 {line.split(' 404 ')[1]}")
+    assert not [other for other in text.splitlines() if other.startswith("18:59:59 INFO FORGED-LINE")]
+    assert "\x1b" not in text
+
+
 def test_a_rejected_command_says_why_in_a_human_line(tmp_path, namespace, redis_client):
     # Given the Procfile's worker, logging for humans
     worker_log = tmp_path / "worker.log"
