@@ -25,7 +25,7 @@ class Me:
 
     def on_get(self, req, resp):
         with self.db.reading(req.context.caller.id) as conn:
-            profile = Q.get_profile(conn, user_id=req.context.caller.id)
+            profile = Q.get_my_profile(conn, user_id=req.context.caller.id)
             points = Q.points_total(conn, user_id=req.context.caller.id)
         if profile is None:
             raise Problem(404, "no_profile", "You have no profile yet: it starts with your first "
@@ -47,11 +47,6 @@ def with_rating(profile: dict) -> dict:
     return view
 
 
-def public_profile(profile: dict) -> dict:
-    """What anyone may see of a user: not their time zone."""
-    return {key: value for key, value in with_rating(profile).items() if key != "timezone"}
-
-
 class User:
     openapi = {"get": Op("getUser", "A user's public profile", response=UserProfile, errors=(404,),
                          description="Anyone's public profile with their skill rating, and whether you are "
@@ -63,8 +58,8 @@ class User:
 
     def on_get(self, req, resp, user_id):
         with self.db.reading(req.context.caller.id) as conn:
-            profile = Q.get_profile(conn, user_id=str(user_id))
+            profile = Q.get_public_profile(conn, user_id=str(user_id))
             if profile is None:
                 raise not_found("No such user.")
             is_friend = Q.are_friends(conn, a=req.context.caller.id, b=str(user_id))
-        resp.media = {**public_profile(profile), "is_friend": is_friend}
+        resp.media = {**with_rating(profile), "is_friend": is_friend}

@@ -1,19 +1,29 @@
 -- Reads of the API. It connects as challenges_api (SELECT only) with app.user_id set by every
 -- read before its queries, so Row Level Security limits every query to what the caller may see.
+-- Other people are read from the views of their public columns (migration 0017):
+-- public_profiles for users, community_standings for participations.
 
 -- name: set_caller!
 -- For the session: the API reads in autocommit, and every read sets it ('' for nobody) first.
 SELECT set_config('app.user_id', :user_id, false);
 
--- name: get_profile^
--- With the skill rating (NULLs before the first settled challenge: the starting rating).
+-- name: get_my_profile^
+-- The caller's own, time zone included, with the skill rating (NULLs before the first settled
+-- challenge: the starting rating).
 SELECT u.id, u.display_name, u.avatar_url, u.timezone, u.created_at,
        r.mu AS rating_mu, r.sigma AS rating_sigma, COALESCE(r.rated_challenges, 0) AS rated_challenges
   FROM users u LEFT JOIN athlete_ratings r ON r.user_id = u.id
  WHERE u.id = :user_id;
 
+-- name: get_public_profile^
+-- Anyone's, as get_my_profile without the time zone.
+SELECT u.id, u.display_name, u.avatar_url, u.created_at,
+       r.mu AS rating_mu, r.sigma AS rating_sigma, COALESCE(r.rated_challenges, 0) AS rated_challenges
+  FROM public_profiles u LEFT JOIN athlete_ratings r ON r.user_id = u.id
+ WHERE u.id = :user_id;
+
 -- name: user_exists$
-SELECT EXISTS (SELECT 1 FROM users WHERE id = :user_id);
+SELECT EXISTS (SELECT 1 FROM public_profiles WHERE id = :user_id);
 
 -- name: are_friends$
 SELECT are_friends(:a, :b);
@@ -28,7 +38,7 @@ SELECT requester_id, addressee_id, status FROM friendships
 
 -- name: list_friends
 SELECT u.id, u.display_name, u.avatar_url, f.accepted_at AS friends_since
-  FROM user_friends f JOIN users u ON u.id = f.friend_id
+  FROM user_friends f JOIN public_profiles u ON u.id = f.friend_id
  WHERE f.user_id = :user_id
  ORDER BY u.display_name, u.id;
 
@@ -39,7 +49,7 @@ SELECT friend_id::text AS id FROM user_friends WHERE user_id = :user_id;
 SELECT u.id, u.display_name, u.avatar_url, fr.created_at,
        CASE WHEN fr.requester_id = :user_id THEN 'outgoing' ELSE 'incoming' END AS direction
   FROM friendships fr
-  JOIN users u ON u.id = CASE WHEN fr.requester_id = :user_id THEN fr.addressee_id ELSE fr.requester_id END
+  JOIN public_profiles u ON u.id = CASE WHEN fr.requester_id = :user_id THEN fr.addressee_id ELSE fr.requester_id END
  WHERE fr.status = 'pending' AND :user_id IN (fr.requester_id, fr.addressee_id)
  ORDER BY fr.created_at DESC;
 
@@ -80,7 +90,7 @@ SELECT f.id, f.user_id, f.activity_type, f.activity_data, f.workout_log_id, f.vi
             OR (p.created_at, p.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
      ORDER BY p.created_at DESC, p.id DESC
      LIMIT :limit) f
-  JOIN users u ON u.id = f.user_id
+  JOIN public_profiles u ON u.id = f.user_id
  ORDER BY f.created_at DESC, f.id DESC
  LIMIT :limit;
 
@@ -95,8 +105,8 @@ SELECT c.*, c.expires_at <= now() AS is_expired,
        f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
   FROM workout_challenges c
-  JOIN users f ON f.id = c.from_user_id
-  JOIN users t ON t.id = c.to_user_id
+  JOIN public_profiles f ON f.id = c.from_user_id
+  JOIN public_profiles t ON t.id = c.to_user_id
  WHERE c.id = :id;
 
 -- name: challenge_state_as^
@@ -135,8 +145,8 @@ SELECT c.*,
        f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
   FROM (SELECT * FROM sent UNION ALL SELECT * FROM received) c
-  JOIN users f ON f.id = c.from_user_id
-  JOIN users t ON t.id = c.to_user_id
+  JOIN public_profiles f ON f.id = c.from_user_id
+  JOIN public_profiles t ON t.id = c.to_user_id
  ORDER BY c.created_at DESC, c.id DESC
  LIMIT :limit;
 
@@ -147,8 +157,8 @@ SELECT c.*, chain.depth,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
   FROM challenge_retry_chains chain
   JOIN workout_challenges c ON c.id = chain.challenge_id
-  JOIN users f ON f.id = c.from_user_id
-  JOIN users t ON t.id = c.to_user_id
+  JOIN public_profiles f ON f.id = c.from_user_id
+  JOIN public_profiles t ON t.id = c.to_user_id
  WHERE chain.root_challenge_id = (SELECT root_challenge_id FROM challenge_retry_chains
                                    WHERE challenge_id = :id)
  ORDER BY chain.depth;
@@ -212,7 +222,7 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
        1 + COALESCE((SELECT sum(l.athletes) FROM leaderboard_levels l
                       WHERE l.season = :season AND l.level > board_level(r.rank_key)), 0) AS rank
   FROM rows r
-  LEFT JOIN users u ON u.id = r.user_id
+  LEFT JOIN public_profiles u ON u.id = r.user_id
   LEFT JOIN athlete_ratings ar ON ar.user_id = r.user_id
  ORDER BY r.in_top DESC, r.rank_key DESC, r.user_id;
 
@@ -241,7 +251,7 @@ SELECT r.user_id, COALESCE(b.wins, 0) AS wins, COALESCE(b.losses, 0) AS losses,
          + (SELECT count(*) FROM athlete_ratings a
              WHERE a.value > r.value AND a.value < (rating_level(r.value) + 1) / 8::float8) AS rank
   FROM rows r
-  LEFT JOIN users u ON u.id = r.user_id
+  LEFT JOIN public_profiles u ON u.id = r.user_id
   LEFT JOIN leaderboard_counters b ON b.season = 'all' AND b.user_id = r.user_id
  ORDER BY r.in_top DESC, r.value DESC, r.user_id;
 
@@ -271,7 +281,7 @@ WITH scope AS (
 )
 SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_won,
        r.challenges_sent, r.rating, r.rank, r.position <= :limit AS in_top, u.display_name, u.avatar_url
-  FROM ranked r LEFT JOIN users u ON u.id = r.user_id
+  FROM ranked r LEFT JOIN public_profiles u ON u.id = r.user_id
  WHERE r.position <= :limit OR r.user_id = :user_id
  ORDER BY r.position;
 
@@ -279,7 +289,7 @@ SELECT r.user_id, r.wins, r.losses, r.quits, r.win_rate, r.retries, r.retries_wo
 SELECT n.id, n.challenge_id, n.community_challenge_id, n.notification_type, n.data, n.is_read,
        n.read_at, n.created_at,
        n.actor_id, a.display_name AS actor_display_name, a.avatar_url AS actor_avatar_url
-  FROM challenge_notifications n LEFT JOIN users a ON a.id = n.actor_id
+  FROM challenge_notifications n LEFT JOIN public_profiles a ON a.id = n.actor_id
  WHERE n.user_id = :user_id
    AND (NOT :unread_only OR NOT n.is_read)
    AND (:cursor_at::timestamptz IS NULL OR (n.created_at, n.id) < (:cursor_at::timestamptz, :cursor_id::uuid))
@@ -348,13 +358,13 @@ SELECT c.id AS community_challenge_id, c.name, c.challenge_type, c.unit, c.targe
 -- The top :limit participants, then the caller's own row wherever it ranks.
 WITH top AS (
     SELECT p.*, row_number() OVER (ORDER BY p.total DESC, p.total_reached_at, p.id) AS rank, true AS in_top
-      FROM (SELECT * FROM challenge_participants WHERE challenge_id = :id
+      FROM (SELECT * FROM community_standings WHERE challenge_id = :id
              ORDER BY total DESC, total_reached_at, id LIMIT :limit) p
 ), me AS (
     SELECT p.*, community_rank(p.id) AS rank, false AS in_top
-      FROM challenge_participants p
+      FROM community_standings p
      WHERE p.challenge_id = :id AND p.user_id = :user_id
 )
 SELECT r.user_id, r.total, r.status, r.rank, r.in_top, u.display_name, u.avatar_url
-  FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r JOIN users u ON u.id = r.user_id
+  FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r JOIN public_profiles u ON u.id = r.user_id
  ORDER BY r.in_top DESC, r.rank;
