@@ -7,7 +7,7 @@ settings without dragging in another process's code.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit, urlunsplit
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
@@ -19,7 +19,24 @@ MIN_HS256_SECRET_BYTES = 32
 
 
 def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ValueError(value)
+    return word in TRUE_WORDS
+
+
+TRUE_WORDS, FALSE_WORDS = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+# The annotations are strings (`from __future__ import annotations`): how each is read, and said.
+READERS = {"str": str, "int": int, "float": float, "bool": _bool}
+KINDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "true or false"}
+
+
+class InvalidSettings(ValueError):
+    """Settings a process must not start with; `problems` has a line per setting, naming it."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def with_user(database_url: str, user: str) -> str:
@@ -88,30 +105,23 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
+        """Every field from its upper-case variable, when set and not empty; InvalidSettings
+        naming each one that is not a value of its field's type."""
         env = os.environ if environ is None else environ
-        defaults = cls()
-        readers = {
-            "database_url": str, "api_database_url": str, "redis_url": str,
-            "redis_namespace": str, "chroma_url": str, "chroma_collection": str,
-            "environment": str, "embedding_function": str, "jwt_secret": str,
-            "jwt_max_ttl_seconds": int, "jwt_public_key": str, "jwt_audience": str, "jwt_issuer": str, "port": int,
-            "auto_post_to_feed": _bool, "challenge_ttl_seconds": int,
-            "leaderboard_reconcile_seconds": int, "expiry_interval_seconds": int,
-            "outbox_sweep_seconds": int, "outbox_grace_seconds": int, "job_ttl_seconds": int,
-            "command_retention_seconds": int,
-            "idempotency_ttl_seconds": int, "api_pool_size": int, "worker_pool_size": int,
-            "database_pool_timeout": float, "database_connect_timeout": int,
-            "redis_socket_timeout": float, "redis_connect_timeout": float,
-            "chroma_auth_token": str, "max_request_body_bytes": int, "rate_limit_enabled": _bool,
-            "rate_limit_mutations": str, "rate_limit_reads": str, "rate_limit_auth_failures": str,
-            "rate_limit_search": str,
-            "metrics_port": int, "metrics_host": str, "scheduler_metrics_port": int,
-            "log_level": str, "log_format": str,
-        }
-        values = {name: read(env[name.upper()]) for name, read in readers.items() if env.get(name.upper())}
+        values, problems = {}, []
+        for field in fields(cls):
+            text = env.get(field.name.upper())
+            if not text:
+                continue
+            try:
+                values[field.name] = READERS[field.type](text)
+            except ValueError:
+                problems.append(f"{field.name.upper()}: must be {KINDS[field.type]}, not {text!r}")
+        if problems:
+            raise InvalidSettings(problems)
         if "database_url" in values and "api_database_url" not in values:
             values["api_database_url"] = ""
-        return replace(defaults, **values)
+        return replace(cls(), **values)
 
     @property
     def development(self) -> bool:
@@ -122,33 +132,89 @@ class Settings:
         return ":".join((self.redis_namespace, *map(str, parts)))
 
 
+def problems(settings: Settings) -> list[str]:
+    """Every setting these settings must not run with, a line each: `NAME: what it accepts`."""
+    return [*value_problems(settings), *safety_problems(settings)]
+
+
+def value_problems(settings: Settings) -> list[str]:
+    """Values no process can work with, whatever the environment."""
+    found = [f"{name.upper()}: must be one of {', '.join(choices)}, not {getattr(settings, name)!r}"
+             for name, choices in CHOICES.items() if normalised(name, getattr(settings, name)) not in choices]
+    found += [f"{name.upper()}: must be at least {least}, not {getattr(settings, name)}"
+              for name, least in MINIMUMS.items() if getattr(settings, name) < least]
+    found += [f"{name.upper()}: must be a port (1-65535), not {getattr(settings, name)}"
+              for name in PORTS if not 0 < getattr(settings, name) < 65536]
+    found += [f"{name.upper()}: must be a URL of {' or '.join(schemes)}, not {getattr(settings, name)!r}"
+              for name, schemes in URL_SCHEMES.items() if not url_of(getattr(settings, name), schemes)]
+    found += [f"{name.upper()}: must be a rate such as 120/minute, not {getattr(settings, name)!r}"
+              for name in RATE_LIMITS if not is_rate(getattr(settings, name))]
+    return found
+
+
+CHOICES = {"environment": ENVIRONMENTS, "embedding_function": ("minilm",),
+           "log_format": ("json", "human"), "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "expiry_interval_seconds": 1,
+            "outbox_sweep_seconds": 1, "outbox_grace_seconds": 0, "job_ttl_seconds": 1,
+            "command_retention_seconds": 1, "idempotency_ttl_seconds": 1, "api_pool_size": 1,
+            "worker_pool_size": 1, "database_pool_timeout": 0.1, "database_connect_timeout": 2,
+            "redis_socket_timeout": 0.1, "redis_connect_timeout": 0.1, "max_request_body_bytes": 1,
+            "jwt_max_ttl_seconds": 1, "metrics_port": 0}
+PORTS = ("port", "scheduler_metrics_port")
+URL_SCHEMES = {"database_url": ("postgresql", "postgres"), "api_database_url": ("postgresql", "postgres"),
+               "redis_url": ("redis", "rediss", "unix"), "chroma_url": ("http", "https")}
+RATE_LIMITS = ("rate_limit_mutations", "rate_limit_reads", "rate_limit_auth_failures", "rate_limit_search")
+
+
+def normalised(name: str, value: str) -> str:
+    """LOG_FORMAT and LOG_LEVEL are read in any case; the others exactly."""
+    return {"log_format": value.lower(), "log_level": value.upper()}.get(name, value)
+
+
+def url_of(url: str, schemes: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in schemes and bool(parts.hostname or parts.path)
+
+
+def is_rate(text: str) -> bool:
+    from limits import parse  # the notation the rate limiter reads
+
+    try:
+        parse(text)
+    except ValueError:
+        return False
+    return True
+
+
 def safety_problems(settings: Settings) -> list[str]:
-    """What would make a process with these settings unsafe, one line per setting, naming it.
-    Development (ENVIRONMENT=development) is allowed the conveniences production is not."""
-    problems = []
-    if settings.environment not in ENVIRONMENTS:
-        problems.append(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {settings.environment!r}")
-    if settings.jwt_max_ttl_seconds <= 0:
-        problems.append("JWT_MAX_TTL_SECONDS must be a positive number of seconds")
+    """What would make a process with these settings unsafe in production. Development
+    (ENVIRONMENT=development) is allowed the conveniences production is not."""
     if settings.development:
-        return problems
+        return []
+    found = []
     if not settings.jwt_public_key:
         if settings.jwt_secret == DEV_JWT_SECRET:
-            problems.append("JWT_SECRET is the development secret published in the repository: set a "
-                            f"random secret of at least {MIN_HS256_SECRET_BYTES} bytes (or JWT_PUBLIC_KEY), "
-                            "or ENVIRONMENT=development")
+            found.append("JWT_SECRET: is the development secret published in the repository: set a random "
+                         f"secret of at least {MIN_HS256_SECRET_BYTES} bytes (or JWT_PUBLIC_KEY), or "
+                         "ENVIRONMENT=development")
         elif len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
-            problems.append(f"JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256, "
-                            f"not {len(settings.jwt_secret.encode())}")
+            found.append(f"JWT_SECRET: must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256, "
+                         f"not {len(settings.jwt_secret.encode())}")
     if not settings.metrics_port:
-        problems.append("METRICS_PORT=0 serves the API's metrics on its public port: development only")
-    return problems
+        found.append("METRICS_PORT: 0 serves the API's metrics on its public port: a port of their own "
+                     "(9190), or ENVIRONMENT=development")
+    return found
 
 
-def require_safe(settings: Settings) -> Settings:
-    """The settings, or SystemExit (status 1) with every problem on stderr: a process started
-    with unsafe settings stops before it serves anything."""
-    problems = safety_problems(settings)
-    if problems:
-        raise SystemExit("refusing to start: " + "; ".join(problems))
+def load_settings(environ=None) -> Settings:
+    """The process's settings from the environment, or SystemExit (status 1) with a line per
+    setting it must not start with: a process never serves with settings it cannot use."""
+    try:
+        settings = Settings.from_env(environ)
+    except InvalidSettings as invalid:
+        found = invalid.problems
+    else:
+        found = problems(settings)
+    if found:
+        raise SystemExit("invalid settings:\n" + "\n".join(f"  {line}" for line in found))
     return settings

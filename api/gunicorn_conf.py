@@ -7,10 +7,13 @@ import tempfile
 from pathlib import Path
 
 from api.access_log import gunicorn_logging_config
-from settings import Settings, require_safe
+from settings import Settings, load_settings
 
 # Every line, the access log's included, as the other processes write them (LOG_FORMAT, LOG_LEVEL).
-logconfig_dict = gunicorn_logging_config(Settings.from_env())
+try:
+    logconfig_dict = gunicorn_logging_config(Settings.from_env())
+except ValueError:  # settings that do not load: on_starting names them and stops gunicorn
+    logconfig_dict = {}
 
 
 WORKER_READY = "worker ready"
@@ -28,10 +31,10 @@ def post_worker_init(worker):
 
 
 def on_starting(server):
-    """Before it binds: with unsafe settings gunicorn exits, naming them. PROMETHEUS_MULTIPROC_DIR,
+    """Before it binds: with settings it cannot use gunicorn exits, naming them. PROMETHEUS_MULTIPROC_DIR,
     unless set, is one per address served, since two gunicorns cannot share one; emptied of a
     previous run's files."""
-    require_safe(Settings.from_env())
+    load_settings()
     empty_metrics_directory(Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                                                        str(default_metrics_directory(server)))))
 

@@ -1,12 +1,17 @@
-"""`challenges`: the operator's command line (migrate, token, seed-demo, reindex, scheduler, dev,
-dead-letters)."""
+"""`challenges`: the operator's command line (check-config, migrate, token, seed-demo, reindex,
+scheduler, dev, run, dead-letters)."""
 
 import argparse
 import os
 import sys
 
-from settings import Settings, require_safe
+from settings import Settings, load_settings
 from workers.logs import configure_logging
+
+
+def cmd_check_config(args, settings: Settings) -> None:
+    """main() has checked them by now, as every process does at start."""
+    print(f"settings ok ({settings.environment})")
 
 
 def cmd_migrate(args, settings: Settings) -> None:
@@ -94,6 +99,8 @@ def cmd_dead_letters(args, settings: Settings) -> None:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="challenges", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("check-config", help="check the settings as every process does at start, "
+                        "starting nothing").set_defaults(run=cmd_check_config)
     commands.add_parser("migrate", help="apply pending SQL migrations (idempotent)").set_defaults(run=cmd_migrate)
     token = commands.add_parser("token", help="print a signed JWT for a user id")
     token.add_argument("user_id")
@@ -132,10 +139,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> None:
-    """`dev` sets up development itself; every other command refuses unsafe settings first."""
+    """Every command stops first on settings it cannot use, naming them; `dev` is development
+    by definition (it says so to the processes it starts too)."""
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
-    if args.run is not cmd_dev:
-        require_safe(settings)
+    settings = load_settings(dict(os.environ, ENVIRONMENT="development") if args.run is cmd_dev else None)
     configure_logging(settings)
     args.run(args, settings)

@@ -1,10 +1,14 @@
-"""Safe by default: outside development (ENVIRONMENT unset), no Procfile process starts with the
+"""Safe by default: no Procfile process starts with a setting it cannot use (it exits naming it,
+as `challenges check-config` does); outside development (ENVIRONMENT unset) none starts with the
 JWT secret published in the repository or one too short for HS256; a token forged with the
 published secret opens nothing on a production-configured API; and the API's metrics are on their
 own loopback port, not on the public one."""
 
 import secrets
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -46,6 +50,44 @@ def test_no_process_starts_in_production_with_an_unsafe_jwt_secret(tmp_path, nam
     # Then it exits with an error that names the setting
     assert exit_code != 0, output
     assert "JWT_SECRET" in output, output
+
+
+@pytest.mark.parametrize("setting, value, accepted", [
+    ("EMBEDDING_FUNCTION", "hashed", "must be one of minilm"),
+    ("LOG_FORMAT", "xml", "must be one of json, human"),
+    ("RATE_LIMIT_READS", "lots", "must be a rate such as 120/minute"),
+    ("API_POOL_SIZE", "four", "must be a whole number"),
+])
+@pytest.mark.parametrize("name", ["web", "worker"])
+def test_a_process_with_a_setting_it_cannot_use_exits_at_start_naming_it(tmp_path, name, setting, value,
+                                                                         accepted):
+    # Given a production environment with one setting no process can work with
+    env = production(**{setting: value})
+
+    # When the Procfile's process is started with it, and the operator checks the settings
+    process = Process(name, env, tmp_path / f"{name}.log")
+    try:
+        exit_code = process.popen.wait(timeout=START_SECONDS)
+    finally:
+        if process.popen.poll() is None:
+            process.stop()
+    output = process.log.read_text(errors="replace")
+    checked = subprocess.run([str(Path(sys.executable).parent / "challenges"), "check-config"], env=env,
+                             capture_output=True, text=True, timeout=60)
+
+    # Then the process exits at once with a line naming the setting and what it accepts, and
+    # check-config prints that line too
+    line = f"{setting}: {accepted}"
+    assert exit_code != 0 and line in output, output
+    assert checked.returncode == 1 and line in checked.stderr, checked
+
+
+def test_check_config_passes_settings_a_production_process_accepts():
+    # Given production settings with a secret of its own
+    # When the operator checks them, then they pass
+    checked = subprocess.run([str(Path(sys.executable).parent / "challenges"), "check-config"],
+                             env=production(), capture_output=True, text=True, timeout=60)
+    assert (checked.returncode, checked.stdout) == (0, "settings ok (production)\n"), checked
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ the parent of a forking process opens nothing.
 import logging
 import time
 
-from settings import Settings, require_safe
+from settings import load_settings
 from workers.commands import JobStore, run_command
 from workers.connections import UNAVAILABLE, connect_redis
 from workers.db import Database
@@ -16,7 +16,7 @@ from workers.metrics import worker_metrics
 from workers.outbox import publish_committed
 
 log = logging.getLogger("workers.runtime")
-settings = require_safe(Settings.from_env())  # a worker with unsafe settings never starts
+settings = load_settings()  # a worker with settings it cannot use never starts
 redis_client = connect_redis(settings)
 db = Database(settings.database_url, max_size=settings.worker_pool_size,
               connect_timeout=settings.database_connect_timeout)
