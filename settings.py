@@ -80,6 +80,12 @@ class Settings:
     # how long opening one may take (libpq counts whole seconds, at least 2).
     database_pool_timeout: float = 1.5
     database_connect_timeout: int = 2
+    # How long one statement may run (PostgreSQL's statement_timeout, and the client's bound on
+    # waiting for any answer, a quarter second longer: a frozen server cancels nothing): the
+    # API's reads, a worker's commands, the scheduler's batches (docs/operations.md).
+    api_statement_timeout: float = 1.0
+    worker_statement_timeout: float = 30.0
+    scheduler_statement_timeout: float = 300.0
     # Every Redis client's limits: a command that takes longer has lost its server. Blocking
     # calls (Prefer: wait) block in slices shorter than this.
     redis_socket_timeout: float = 2.0
@@ -158,6 +164,7 @@ MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "exp
             "outbox_sweep_seconds": 1, "outbox_grace_seconds": 0, "job_ttl_seconds": 1,
             "command_retention_seconds": 1, "idempotency_ttl_seconds": 1, "api_pool_size": 1,
             "worker_pool_size": 1, "database_pool_timeout": 0.1, "database_connect_timeout": 2,
+            "api_statement_timeout": 0.1, "worker_statement_timeout": 0.1, "scheduler_statement_timeout": 0.1,
             "redis_socket_timeout": 0.1, "redis_connect_timeout": 0.1, "max_request_body_bytes": 1,
             "jwt_max_ttl_seconds": 1, "metrics_port": 0}
 PORTS = ("port", "scheduler_metrics_port")

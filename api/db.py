@@ -22,28 +22,29 @@ found within a couple of seconds.
 from contextlib import contextmanager
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from sql import queries
-from workers.db import RECONNECT_TIMEOUT_SECONDS, configure_connection, keep_reconnecting
+from workers.db import (
+    RECONNECT_TIMEOUT_SECONDS, BoundedConnection, configure_connection, connection_kwargs, keep_reconnecting)
 
 Q = queries("api")
 QUICK_TIMEOUT_SECONDS = 0.1
 
 
 class ReadDatabase:
-    def __init__(self, url: str, size: int, *, timeout: float, connect_timeout: int):
-        self.timeout, self.unreachable = timeout, False
+    def __init__(self, url: str, size: int, *, timeout: float, connect_timeout: int,
+                 statement_timeout: float):
+        self.timeout, self.statement_timeout, self.unreachable = timeout, statement_timeout, False
         self.pool = ConnectionPool(url, min_size=1, max_size=size, open=False, name="api", timeout=timeout,
-                                   kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout,
-                                           "autocommit": True},
+                                   connection_class=BoundedConnection,
+                                   kwargs=connection_kwargs(statement_timeout, connect_timeout),
                                    configure=self._connected, reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
                                    reconnect_failed=self._unreachable)
 
     def _connected(self, conn) -> None:
         self.unreachable = False
-        configure_connection(conn)
+        configure_connection(conn, self.statement_timeout)
 
     def _unreachable(self, pool) -> None:
         self.unreachable = True
@@ -52,7 +53,8 @@ class ReadDatabase:
     @classmethod
     def for_settings(cls, settings) -> "ReadDatabase":
         return cls(settings.api_database_url, settings.api_pool_size,
-                   timeout=settings.database_pool_timeout, connect_timeout=settings.database_connect_timeout)
+                   timeout=settings.database_pool_timeout, connect_timeout=settings.database_connect_timeout,
+                   statement_timeout=settings.api_statement_timeout)
 
     def open(self):
         self.pool.open(wait=False)

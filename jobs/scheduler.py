@@ -76,7 +76,8 @@ def build_scheduler(settings: Settings, db: Database, broker, redis,
 def main() -> None:
     from workers.broker import broker, redis_client, settings
 
-    db = Database(settings.database_url, max_size=2, connect_timeout=settings.database_connect_timeout)
+    db = Database(settings.database_url, max_size=2, connect_timeout=settings.database_connect_timeout,
+                  statement_timeout=settings.scheduler_statement_timeout)
     metrics = SchedulerMetrics()
     serve(metrics, settings)
     log.info("scheduler starting")

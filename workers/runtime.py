@@ -19,7 +19,8 @@ log = logging.getLogger("workers.runtime")
 settings = load_settings()  # a worker with settings it cannot use never starts
 redis_client = connect_redis(settings)
 db = Database(settings.database_url, max_size=settings.worker_pool_size,
-              connect_timeout=settings.database_connect_timeout)
+              connect_timeout=settings.database_connect_timeout,
+              statement_timeout=settings.worker_statement_timeout)
 jobs = JobStore(redis_client, settings)
 
 

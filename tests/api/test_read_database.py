@@ -1,6 +1,8 @@
 """Every read sets its caller on its pooled connection before anything else: the next read on the
 same connection never sees what the previous caller could."""
 
+import time
+
 import psycopg
 import pytest
 
@@ -12,7 +14,8 @@ from tests.conftest import SETTINGS
 def one_connection(database):
     """The API's reads on a pool of one connection, so every read reuses the one before's."""
     db = ReadDatabase(SETTINGS.api_database_url, 1, timeout=SETTINGS.database_pool_timeout,
-                      connect_timeout=SETTINGS.database_connect_timeout)
+                      connect_timeout=SETTINGS.database_connect_timeout,
+                      statement_timeout=SETTINGS.api_statement_timeout)
     db.open()
     yield db
     db.close()
@@ -73,3 +76,18 @@ def test_a_precheck_that_failed_gives_its_connection_back(one_connection, cast):
 
     # Then it gets the one connection at once, reading as its own caller
     assert answer["caller"] == cast.sarah
+
+
+def test_a_read_is_cancelled_by_the_server_past_the_apis_statement_timeout(one_connection):
+    # Given the API's read pool, whose statements may run API_STATEMENT_TIMEOUT (1 s)
+    started = time.monotonic()
+
+    # When a read runs longer than that
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        with one_connection.reading(None) as conn:
+            conn.execute("SELECT pg_sleep(5)")
+
+    # Then PostgreSQL cancels it after about a second, and the connection serves the next read
+    assert time.monotonic() - started < SETTINGS.api_statement_timeout + 1.0
+    with one_connection.reading(None) as conn:
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
