@@ -45,6 +45,15 @@ def when_ready(server):
     serve_on_metrics_port(Settings.from_env(), server.log)
 
 
+def post_request(worker, req, environ, resp):
+    """A refused body's rest is read and dropped before gunicorn closes the connection, so the
+    client sees the 413 (api/validation.py, BodySizeLimit)."""
+    from api.validation import UNREAD_BODY_KEY, discard_unread_body
+
+    if environ.get(UNREAD_BODY_KEY):
+        discard_unread_body(req.body, environ["gunicorn.socket"], environ[UNREAD_BODY_KEY])
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import json
+import time
 from marshmallow import ValidationError
 
 from api.errors import Problem, validation_error
@@ -91,13 +92,46 @@ def page(rows: list[dict], limit: int, at_column: str) -> dict:
 
 class BodySizeLimit:
     """Middleware: a body declared larger than the limit is refused (413) before a byte of it is
-    read. A body with no declared length reads as empty (Falcon bounds it by Content-Length)."""
+    read. A body with no declared length reads as empty (Falcon bounds it by Content-Length).
+
+    After the answer, the server reads and drops the rest of the body (discard_unread_body, from
+    gunicorn's post_request), as nginx's lingering close does: a server that closes a socket
+    with unread data resets it, and a client still sending its body would see the reset, never
+    the 413."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
 
     def process_request(self, req, resp):
         if (req.content_length or 0) > self.max_bytes:
+            req.env[UNREAD_BODY_KEY] = req.content_length
             raise Problem(413, "payload_too_large",
                           f"The body may be at most {self.max_bytes} bytes; this one declares "
                           f"{req.content_length}.")
+
+
+# The WSGI environ's note of a refused body's declared length, for gunicorn's post_request.
+UNREAD_BODY_KEY = "challenges.unread_body"
+# What is dropped after a 413 at most: a body up to 8 MiB that arrives within 2 s is read to its
+# end and the connection kept; a larger or slower one is cut off (gunicorn then closes).
+DISCARD_MAX_BYTES = 8 * 1024 * 1024
+DISCARD_SECONDS = 2.0
+DISCARD_CHUNK_BYTES = 64 * 1024
+
+
+def discard_unread_body(body, sock, declared: int, clock=time.monotonic) -> int:
+    """Reads and drops the answered request's `body` (gunicorn's reader of `sock`, so gunicorn
+    knows it was consumed) up to DISCARD_MAX_BYTES and DISCARD_SECONDS; how many bytes."""
+    deadline, discarded, blocking = clock() + DISCARD_SECONDS, 0, sock.gettimeout()
+    try:
+        while discarded <= min(declared, DISCARD_MAX_BYTES) and clock() < deadline:
+            sock.settimeout(max(0.01, deadline - clock()))
+            chunk = body.read(DISCARD_CHUNK_BYTES)
+            if not chunk:
+                break
+            discarded += len(chunk)
+    except OSError:  # the client went away, or stopped sending for the rest of the time
+        pass
+    finally:
+        sock.settimeout(blocking)
+    return discarded

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
@@ -302,6 +303,10 @@ def start_servers(root: Path) -> Servers:
 
 # The system: the Procfile's processes -----------------------------------------------------------
 
+# The system runs as production does (ENVIRONMENT unset), so with a secret of its own.
+JWT_SECRET = secrets.token_hex(32)
+
+
 def app_variables() -> set[str]:
     """Every variable the processes read: Settings' fields (new ones included) and the
     Procfile's own. The harness drops inherited values so the shipped defaults apply."""
@@ -323,6 +328,7 @@ def system_env(servers: Servers, port: int, run_id: str) -> dict[str, str]:
         "EMBEDDING_FUNCTION": "minilm",
         "ANONYMIZED_TELEMETRY": "False",
         "PORT": str(port),
+        "JWT_SECRET": JWT_SECRET,
         "OUTBOX_SWEEP_SECONDS": "5",
         "OUTBOX_GRACE_SECONDS": "2",
         "LOG_LEVEL": "INFO",
@@ -479,13 +485,12 @@ class User:
 
 
 def new_user(name: str) -> User:
-    """A fresh user id with a token signed by the shipped development secret (the processes run
-    with JWT_SECRET unset)."""
+    """A fresh user id with a token signed by the system's secret."""
     from api.auth import issue_token
     from settings import Settings
 
     user_id = str(uuid.uuid4())
-    return User(user_id, name, issue_token(Settings(), user_id))
+    return User(user_id, name, issue_token(Settings(jwt_secret=JWT_SECRET), user_id))
 
 
 def sign_up(base_url: str, names: list[str]) -> list[User]:
