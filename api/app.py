@@ -41,7 +41,7 @@ class OpenAPIDocument:
         resp.media = self.document
 
 
-def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[str, object]]:
+def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits) -> list[tuple[str, object]]:
     dependencies = health.DependencyChecks.of(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
@@ -72,7 +72,7 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log) -> list[tuple[s
         ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
         ("/insights", insights.InsightList(db, event_log)),
-        ("/insights/search", insights.InsightSearch(event_log)),
+        ("/insights/search", insights.InsightSearch(event_log, rate_limits)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(jobs_reader)),
         ("/healthz", health.Health(documented=False)),
         ("/readyz", health.Ready(dependencies, documented=False)),
@@ -103,10 +103,11 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     metrics = ApiMetrics()
     dispatcher = Dispatcher(redis_client, settings, jobs_reader, metrics)
     event_log = EventLog.for_settings(settings)
+    rate_limits = RateLimits(settings, redis_client, metrics)
 
     app = ChallengesApp(db, middleware=[
         RequestMetrics(metrics), BodySizeLimit(settings.max_request_body_bytes),
-        AuthMiddleware(TokenVerifier(settings), RateLimits(settings, redis_client, metrics)),
+        AuthMiddleware(TokenVerifier(settings), rate_limits),
         RequestIds()])  # after AuthMiddleware, to log the caller it found
     json_handler = falcon.media.JSONHandler(
         dumps=partial(json.dumps, default=json_default, ensure_ascii=False))
@@ -115,7 +116,7 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     app.resp_options.media_handlers["application/problem+json"] = json_handler
     app.set_error_serializer(serialize_problem)
     add_error_handlers(app)
-    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log):
+    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits):
         app.add_route(path, resource)
     if not settings.metrics_port:  # with a port of their own, metrics stay off the public one
         app.add_route("/metrics", MetricsEndpoint(metrics))

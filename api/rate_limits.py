@@ -1,5 +1,6 @@
 """Rate limits, counted in Redis with the `limits` package (fixed windows), so every API process
-shares one count: per user, separate budgets for mutations and reads; per client address, a
+shares one count: per user, separate budgets for mutations and reads, and for searches on top of
+reads (a search costs far more than a read: api/resources/insights.py); per client address, a
 budget of failed authentications (a flood of bad tokens, or a guess at them).
 
 A limiter that cannot reach Redis lets requests through rather than failing them, and stops
@@ -31,12 +32,18 @@ class RateLimits:
         self.limiter = FixedWindowRateLimiter(storage)
         self.budgets = {"mutations": parse(settings.rate_limit_mutations),
                         "reads": parse(settings.rate_limit_reads),
-                        "failed authentications": parse(settings.rate_limit_auth_failures)}
+                        "failed authentications": parse(settings.rate_limit_auth_failures),
+                        "searches": parse(settings.rate_limit_search)}
         self.paused_until = 0.0
 
     def charge_request(self, method: str, user_id: str) -> None:
         """Count one request of the user's; 429 once their budget for its kind is spent."""
         self._charge("mutations" if method in MUTATING_METHODS else "reads", "user", user_id)
+
+    def charge_search(self, user_id: str) -> None:
+        """Count one search of the user's, on top of the read it also is; 429 once their
+        budget of searches is spent."""
+        self._charge("searches", "user", user_id)
 
     def charge_auth_failure(self, address: str | None) -> None:
         """Count a failed authentication from `address`; 429 (instead of 401) once its budget is

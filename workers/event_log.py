@@ -5,13 +5,21 @@ Events are indexed in batches, oldest first: one embedding call, one kinds looku
 seen before) and one upsert per batch. An event is marked `indexed_at` in PostgreSQL in the same
 transaction that read it, after ChromaDB took it; when ChromaDB is down nothing is marked and
 the events wait in PostgreSQL until the indexer's next turn (workers/events.py).
+
+Next to the events, a second collection keeps each user's timeline: the ids of their newest
+RECENT_EVENTS events, rewritten with every batch that has one of theirs. Search ranks exactly
+those, fetched by id: a read ChromaDB answers in time bounded by the timeline, whereas any read
+filtered by metadata scans the whole collection and the user's whole history (docs/event-log.md,
+"Search").
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
@@ -26,6 +34,13 @@ TOKEN_HEADER = "X-Chroma-Token"
 # "Leg Day" is challenged again and again).
 KINDS_REMEMBERED = 10_000
 UNITS = {"lb": "lbs", "kg": "kg"}
+# How many of a user's newest events their timeline keeps, so how many search ranks: fetching
+# 500 vectors by id and ranking them takes about 35 ms (bench/search.py, BENCHMARKS.md).
+RECENT_EVENTS = 500
+# The metadata keys that name the users an event belongs to.
+PARTICIPANT_KEYS = ("from_user_id", "to_user_id", "user_id")
+# ChromaDB stores a vector with every record; timelines are only ever read by id, so all share it.
+TIMELINE_VECTOR = [1.0]
 
 
 def number(value: float) -> str:
@@ -153,16 +168,27 @@ def of_user(user_id: str) -> dict:
     return {"$or": [{"from_user_id": user_id}, {"to_user_id": user_id}]}
 
 
-def involving(user_id: str) -> dict:
-    """The ChromaDB filter for every event of a user's: friend challenges and community ones."""
-    return {"$or": [{"from_user_id": user_id}, {"to_user_id": user_id}, {"user_id": user_id}]}
+def participants(metadata: dict) -> list[str]:
+    """The users an event belongs to: both sides of a friend challenge, the athlete of a
+    community one."""
+    return [metadata[key] for key in PARTICIPANT_KEYS if key in metadata]
 
 
-def rows(ids, documents, metadatas, distances=None) -> list[dict]:
+def timeline(metadata: dict | None) -> list[tuple[float, str]]:
+    """A timeline record's (created_at, event id) pairs, oldest first; none for a user without one."""
+    return [(at, event_id) for at, event_id in json.loads(metadata["events"])] if metadata else []
+
+
+def newest(events: list[tuple[float, str]], count: int) -> list[tuple[float, str]]:
+    """The newest `count` of (created_at, event id) pairs, each once, oldest first: an event
+    indexed twice (a redelivery) or late (published after newer ones) lands where it belongs."""
+    return sorted(set(events))[-count:]
+
+
+def rows(ids, documents, metadatas) -> list[dict]:
     """ChromaDB's parallel lists as one dict per document."""
-    distances = distances or [None] * len(ids)
-    return [{"id": doc_id, "document": document, "metadata": meta, "distance": distance}
-            for doc_id, document, meta, distance in zip(ids, documents, metadatas, distances)]
+    return [{"id": doc_id, "document": document, "metadata": meta}
+            for doc_id, document, meta in zip(ids, documents, metadatas)]
 
 
 class EventLog:
@@ -170,8 +196,10 @@ class EventLog:
     (ChromaDB may start after us). `load_embedding` is called once, on first use too, so an API
     process that never serves insights never loads a model."""
 
-    def __init__(self, url: str, collection: str, load_embedding, token: str = ""):
+    def __init__(self, url: str, collection: str, load_embedding, token: str = "",
+                 recent: int = RECENT_EVENTS):
         self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
+        self.timelines_name, self.recent = f"{collection}-recent", recent
         self._load_embedding, self._embedding = load_embedding, None
         # ChromaDB's own token header, for the proxy that guards the server (docs/operations.md,
         # "Production").
@@ -270,12 +298,29 @@ class EventLog:
             raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
 
     def upsert(self, entries: list[Entry]) -> None:
+        """The events, then their participants' timelines. Indexing transactions take turns
+        (workers.sql `lock_event_log`), so no two rewrite one timeline at once."""
         if not entries:
             return
         documents = [e.document for e in entries]
         batch = dict(ids=[e.id for e in entries], documents=documents,
                      metadatas=[e.metadata for e in entries], embeddings=self.embedding(documents))
         self._call(self.collection_name, lambda collection: collection.upsert(**batch))
+        self._call(self.timelines_name, lambda timelines: self._add_to_timelines(timelines, entries))
+
+    def _add_to_timelines(self, timelines, entries: list[Entry]) -> None:
+        """Each participant's timeline with the entries added, keeping the newest `recent`:
+        one read and one write for the whole batch."""
+        added = defaultdict(list)
+        for e in entries:
+            for user in participants(e.metadata):
+                added[user].append((e.metadata["created_at"], e.id))
+        users = sorted(added)
+        found = timelines.get(ids=users, include=["metadatas"])
+        kept = dict(zip(found["ids"], found["metadatas"]))
+        updated = [newest(timeline(kept.get(user)) + added[user], self.recent) for user in users]
+        timelines.upsert(ids=users, embeddings=[TIMELINE_VECTOR] * len(users),
+                         metadatas=[{"events": json.dumps(events)} for events in updated])
 
     def workout_kinds(self, names) -> dict[str, str | None]:
         """Each workout name's kind. A name's kind depends only on the examples and the model,
@@ -306,24 +351,42 @@ class EventLog:
         found = self._call(self.collection_name, lambda collection: collection.get(where=where, include=include))
         return rows(found["ids"], found["documents"] or [None] * len(found["ids"]), found["metadatas"])
 
-    def nearest(self, text: str, where: dict, limit: int) -> list[dict]:
-        """The documents matching `where` most similar to `text`, nearest first. Ranked here over
-        every matching vector, not by ChromaDB's filtered query: that one is approximate and,
-        where the matches are a small part of the collection, can leave some of them out
-        whatever `n_results` asks for (chroma-core/chroma#5367). One user's events are few
-        enough to rank exactly (a thousand in about a tenth of a second)."""
+    def recent_ids(self, user_id: str) -> list[str]:
+        """The ids of the user's newest `recent` events, oldest first, from their timeline."""
+        found = self._call(self.timelines_name, lambda timelines: timelines.get(
+            ids=[user_id], include=["metadatas"]))
+        mine = timeline(found["metadatas"][0]) if found["ids"] else []
+        return [event_id for _, event_id in mine[-self.recent:]]
+
+    def nearest(self, text: str, user_id: str, limit: int) -> list[dict]:
+        """The user's newest `recent` events ranked by similarity to `text`, the nearest `limit`
+        first. Exact over those, and bounded by them however long the user's history: their
+        vectors are fetched by id and ranked here, then only the nearest are read whole. Not
+        ChromaDB's filtered query: that one reads the user's whole history and is approximate,
+        so where their events are a small part of the collection it can leave some of them out
+        whatever `n_results` asks for (chroma-core/chroma#5367)."""
         import numpy
 
+        ids = self.recent_ids(user_id)
+        if not ids:
+            return []
         [query] = self.embedding([text])
-        found = self._call(self.collection_name, lambda collection: collection.get(
-            where=where, include=["documents", "metadatas", "embeddings"]))
+        found = self._call(self.collection_name, lambda collection: collection.get(ids=ids, include=["embeddings"]))
         if not found["ids"]:
             return []
         distances = 1.0 - numpy.asarray(found["embeddings"], dtype=numpy.float32) @ numpy.asarray(
             query, dtype=numpy.float32)  # cosine distance: the vectors have unit length
-        order = numpy.argsort(distances, kind="stable")[:limit]
-        return rows(*([found[name][i] for i in order] for name in ("ids", "documents", "metadatas")),
-                    [float(distances[i]) for i in order])
+        best = [(found["ids"][i], float(distances[i])) for i in numpy.argsort(distances, kind="stable")[:limit]]
+        return self._described(best)
+
+    def _described(self, ranked: list[tuple[str, float]]) -> list[dict]:
+        """Rows for (event id, distance) pairs, in their order, with documents and metadata
+        (one that `challenges reindex` dropped in between is left out)."""
+        found = self._call(self.collection_name, lambda collection: collection.get(
+            ids=[event_id for event_id, _ in ranked], include=["documents", "metadatas"]))
+        described = {row["id"]: row for row in rows(found["ids"], found["documents"], found["metadatas"])}
+        return [{**described[event_id], "distance": distance} for event_id, distance in ranked
+                if event_id in described]
 
     def forget(self) -> None:
         with self._lock:
@@ -333,7 +396,7 @@ class EventLog:
         """Empty collections for this embedding (what `challenges reindex` starts from)."""
         client = self.client()
         existing = {c.name for c in client.list_collections()}
-        for name in (self.collection_name, self.kinds_name):
+        for name in (self.collection_name, self.kinds_name, self.timelines_name):
             if name in existing:
                 client.delete_collection(name)
         self.forget()
@@ -350,6 +413,7 @@ def index_batch(conn, log: EventLog, limit: int) -> int:
     """Put the oldest published events not yet in the log, at most `limit`, into it and mark
     them; how many there were."""
     with conn.transaction():
+        Q.lock_event_log(conn)
         events = list(Q.events_to_index(conn, limit=limit))
         log.upsert(entries(log, events))
         Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
@@ -382,6 +446,7 @@ def reindex(conn, log: EventLog, batch_size: int = 500) -> int:
     indexed, cursor_at, cursor_id = 0, None, None
     while True:
         with conn.transaction():
+            Q.lock_event_log(conn)
             events = list(Q.events_page(conn, cursor_at=cursor_at, cursor_id=cursor_id, limit=batch_size))
             log.upsert(entries(log, events))
             Q.mark_events_indexed(conn, ids=[event["id"] for event in events])

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from workers.event_log import involving, of_user
+from workers.event_log import of_user
 from workers.workout_kinds import kind_key, kind_label
 
 MIN_COMEBACK_WINS = 3         # retry_pattern: wins on a retry; the usual round won more than half
@@ -231,7 +231,8 @@ def encouragement_for(log, user_id: str, workout_name: str) -> dict | None:
 
 def search(log, user_id: str, text: str, limit: int) -> list[dict]:
     """The user's own events (either side of a friend challenge, or their community ones) most
-    similar to `text`, nearest first."""
+    similar to `text`, nearest first, among their newest `log.recent` (the bound that keeps a
+    search's cost independent of how long their history is)."""
     return [{"event_id": row["id"], "event_type": row["metadata"]["event_type"], "text": row["document"],
              "challenge_id": row["metadata"].get("challenge_id"),
              "community_challenge_id": row["metadata"].get("community_challenge_id"),
@@ -239,4 +240,4 @@ def search(log, user_id: str, text: str, limit: int) -> list[dict]:
              "workout_kind": row["metadata"].get("workout_kind"),
              "created_at": datetime.fromtimestamp(row["metadata"]["created_at"], timezone.utc),
              "similarity": round(1 - row["distance"], 3)}
-            for row in log.nearest(text, where=involving(user_id), limit=limit)]
+            for row in log.nearest(text, user_id, limit=limit)]

@@ -45,7 +45,7 @@ class DependencyChecks:
             with db.reading(None):
                 pass  # the pool's first statement on the connection is the probe
 
-        return cls({"postgres": postgres, "redis": redis.ping,
+        return cls({"postgres": postgres, "redis": lambda: redis.ping(),
                     "chromadb": lambda: event_log.heartbeat(CHROMA_TIMEOUT_SECONDS)})
 
     def checks(self) -> dict:

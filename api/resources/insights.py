@@ -30,13 +30,19 @@ class InsightList:
 class InsightSearch:
     openapi = {"get": Op("searchEvents", "Search your own events by meaning",
                          query=InsightSearchQuery, response=EventMatches,
-                         description="Your own events (as challenger or challenged) most similar "
-                                     "to `q`, nearest first: \"gave up\" finds the challenges you "
-                                     "abandoned.")}
+                         description="Your own events (as challenger or challenged, and your "
+                                     "community ones) most similar to `q`, nearest first: \"gave "
+                                     "up\" finds the challenges you abandoned. Only your newest 500 "
+                                     "events are searched, and searches have a rate limit of their "
+                                     "own (`RATE_LIMIT_SEARCH`, 30 a minute) on top of the one for reads.")}
 
-    def __init__(self, event_log):
-        self.event_log = event_log
+    def __init__(self, event_log, rate_limits):
+        self.event_log, self.rate_limits = event_log, rate_limits
 
     def on_get(self, req, resp):
+        # A search embeds the query and ranks up to 500 events (docs/event-log.md, "Search"),
+        # tens of milliseconds where a read takes one or two: a budget of its own too, charged
+        # before any of that work.
+        self.rate_limits.charge_search(req.context.caller.id)
         query = load_query(req, SEARCH_QUERY)
         resp.media = {"items": search(self.event_log, req.context.caller.id, query["q"], query["limit"])}

@@ -150,6 +150,13 @@ SELECT id, event_type, actor_id, subject_id, payload, created_at FROM events
  WHERE id = ANY(:ids::uuid[]) AND published_at IS NULL
  FOR UPDATE SKIP LOCKED;
 
+-- name: lock_event_log!
+-- Indexing transactions take turns, from their first statement to their commit: each rewrites
+-- the timelines of its events' users in ChromaDB after reading them, and two at once could lose
+-- one's events (`challenges reindex` next to the worker's indexer, or a turn that outlived its
+-- key). Taken before any event is locked, so no indexer holds events while it waits for it.
+SELECT pg_advisory_xact_lock(hashtextextended('event_log', 0));
+
 -- name: events_to_index
 -- The oldest published events not in the event log. Published ones only: an event is indexed
 -- after its publisher is done with it, so the indexer's row locks never make the publisher

@@ -5,6 +5,9 @@ the indexer itself, so each test controls exactly which events exist. Users are 
 test, and every read is filtered by user, so the shared collection holds nothing of theirs from
 another test. The rules' edge cases are in tests/workers/test_insight_rules.py."""
 
+import time
+
+import numpy
 import pytest
 
 from tests.api.support import assert_problem
@@ -12,7 +15,7 @@ from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, friends, new_id, pending_challenge, published, user
 from workers.challenges import abandon_challenge, complete_challenge, retry_challenge
 from workers.embeddings import MiniLMEmbedding
-from workers.event_log import EventLog, index_pending
+from workers.event_log import RECENT_EVENTS, EventLog, index_pending
 
 WON = dict(duration_minutes=25, total_volume=12000)
 LOST = dict(duration_minutes=35, total_volume=9000)
@@ -21,8 +24,9 @@ HALFWAY = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "lb"}
 
 # Helpers -------------------------------------------------------------------------------------
 
-def event_log() -> EventLog:
-    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding)
+def event_log(recent: int = RECENT_EVENTS) -> EventLog:
+    """The session's collection; `recent`: how many events a user's timeline keeps."""
+    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding, recent=recent)
 
 
 def index_everything(conn) -> None:
@@ -53,6 +57,24 @@ def rematch(conn, athlete: str, challenge: str) -> str:
     [new] = retry_challenge(conn, user_id=athlete, challenge_id=challenge, challenge_ids=[new_id()])["challenge_ids"]
     conn.commit()
     return new
+
+
+def crowd(count: int) -> None:
+    """`count` events of strangers straight into the log, as many others' history would be:
+    random unit vectors rather than sentences (embedding thousands would take minutes)."""
+    vectors = numpy.random.default_rng().standard_normal((count, 384))
+    vectors /= numpy.linalg.norm(vectors, axis=1, keepdims=True)
+    event_log().collection.upsert(
+        ids=[new_id() for _ in range(count)], embeddings=vectors.tolist(),
+        documents=["Someone challenged someone else to 'Leg Day Destroyer' (30 min, 10000 lbs)"] * count,
+        metadatas=[{"event_type": "challenge_created", "from_user_id": new_id(), "to_user_id": new_id(),
+                    "workout_name": "Leg Day Destroyer", "created_at": time.time()} for _ in range(count)])
+
+
+def found_by_search(api, who: str, q: str, limit: int = 50) -> list[dict]:
+    response = api.get(f"/insights/search?q={q}&limit={limit}", who)
+    assert response.status_code == 200, response.text
+    return response.json["items"]
 
 
 def insights(api, who: str) -> list[dict]:
@@ -300,6 +322,48 @@ def test_search_finds_the_callers_own_events_nearest_first(api, conn, people):
         assert response.status_code == 200, response.text
         found = {item["challenge_id"] for item in response.json["items"]}
         assert found and not found & theirs_not
+
+
+def test_search_ranks_only_the_newest_events_the_bound_keeps(api, conn, people):
+    # Given John challenged Sarah to five workouts, one after another, indexed two at a time by
+    # an indexer that keeps each user's newest 3 (the bound, 500 in production, lowered here)
+    sarah, john, _, _ = people
+    names = ["Beast Mode Legs", "Arm Destroyer", "Cardio Crusher", "Core Killer", "Push Day"]
+    for name in names:
+        pending_challenge(conn, john, sarah, name=name)
+        conn.commit()
+    published(conn)
+    index_pending(conn, event_log(recent=3), batch_size=2)
+
+    # When each of them searches for the oldest by its very name
+    # Then only the newest three come back: the two before them are not searched any more
+    for who in (sarah, john):
+        found = found_by_search(api, who, "Beast Mode Legs")
+        assert sorted(item["workout_name"] for item in found) == sorted(names[2:])
+
+
+def test_a_user_with_few_events_among_many_others_gets_all_of_hers_ranked_exactly(api, conn, people):
+    # Given 2,000 events of strangers in the log, and Sarah's six (a quit and a win) among them
+    sarah, john, lisa, _ = people
+    crowd(1000)
+    played(conn, john, sarah, "Beast Mode Legs", "quit")
+    played(conn, lisa, sarah, "Arm Destroyer", "won")
+    index_everything(conn)
+    crowd(1000)
+
+    # When she searches
+    query = "gave up on a leg workout"
+    found = found_by_search(api, sarah, query)
+
+    # Then every one of her events comes back, ranked by the model's own similarity of each
+    # sentence to her words, nearest first
+    texts = [item["text"] for item in found]
+    [wanted, *sentences] = numpy.asarray(MiniLMEmbedding()([query, *texts]))
+    exact = sentences @ wanted
+    assert len(found) == 6 and len(set(texts)) == 6
+    assert [item["similarity"] for item in found] == pytest.approx(exact.tolist(), abs=0.001)
+    assert list(exact) == sorted(exact, reverse=True)
+    assert found[0]["event_type"] == "challenge_abandoned"
 
 
 @pytest.mark.parametrize("query, field", [

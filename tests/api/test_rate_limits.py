@@ -1,6 +1,6 @@
-"""Rate limits: per user for mutations and for reads, per client address for failed
-authentications; 429 problem+json with Retry-After and RateLimit-* headers, nothing done; and
-when Redis is down the limiter lets requests through."""
+"""Rate limits: per user for mutations and for reads, and for searches on top of reads; per
+client address for failed authentications; 429 problem+json with Retry-After and RateLimit-*
+headers, nothing done; and when Redis is down the limiter lets requests through."""
 
 import dataclasses
 
@@ -68,6 +68,39 @@ def test_reads_have_their_own_budget_and_other_users_theirs(api, small_limits):
     assert small_limits.simulate_post(API + "/workouts", json=WORKOUT,
                                       headers={**auth(sarah), **WAIT}).status_code == 201
     assert small_limits.simulate_get(API + "/workouts", headers=auth(sarah)).status_code == 200
+
+
+def test_the_31st_search_in_a_minute_is_refused_while_other_reads_are_served(api):
+    # Given John has searched his events 30 times this minute (the default budget), every
+    # search answered
+    john, sarah = api.sign_up("John"), api.sign_up("Sarah")
+    for _ in range(30):
+        assert api.get("/insights/search?q=legs", john).status_code == 200
+
+    # When he searches once more
+    response = api.get("/insights/search?q=legs", john)
+
+    # Then 429, naming the searches budget
+    assert_limited(response, 30)
+    assert response.json["detail"].startswith("Too many searches: at most 30 per minute")
+
+    # and his other reads, insights included, are served, as is Sarah's search
+    assert api.get("/workouts", john).status_code == 200
+    assert api.get("/insights", john).status_code == 200
+    assert api.get("/insights/search?q=legs", sarah).status_code == 200
+
+
+def test_a_search_counts_against_the_read_budget_too(api, small_limits):
+    # Given a budget of 5 reads a minute (and the default 30 searches), and John's 5 searches
+    john = api.sign_up("John")
+    for _ in range(5):
+        assert small_limits.simulate_get(API + "/insights/search?q=legs", headers=auth(john)).status_code == 200
+
+    # When he reads again, searching or not, Then he is refused as over his reads
+    for path in ("/insights/search?q=legs", "/workouts"):
+        response = small_limits.simulate_get(API + path, headers=auth(john))
+        assert_limited(response, 5)
+        assert response.json["detail"].startswith("Too many reads")
 
 
 def test_failed_authentications_are_limited_per_address_without_locking_out_valid_tokens(api, small_limits):

@@ -1,6 +1,7 @@
 """The ChromaDB event log, end to end: every challenge event, driven through the API and carried
 out by the real worker, becomes one sentence with its metadata in the session's ChromaDB; a
-redelivery, an outage of ChromaDB and `challenges reindex` leave exactly one document per event.
+redelivery, an outage of ChromaDB and `challenges reindex` leave exactly one document per event;
+each user's timeline, which search ranks, keeps their newest events whatever order they come in.
 
 The collection is shared by the whole session, so every read is filtered by the challenges the
 test created; the events table is emptied before every test, so events are this test's own."""
@@ -19,8 +20,9 @@ from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, pair, pending_challenge, published
 from workers.challenges import decline_challenge, delete_challenge
 from workers.embeddings import MiniLMEmbedding
-from workers.event_log import EventLog, index_batch
+from workers.event_log import RECENT_EVENTS, EventLog, index_batch
 from workers.events import RETRY_DELAYS_MS
+from workers.insights import search
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGS = "Beast Mode Legs"
@@ -33,9 +35,10 @@ INDEX_TIMEOUT = 10.0
 
 # Helpers -------------------------------------------------------------------------------------
 
-def event_log() -> EventLog:
-    """The session's collection, read as the worker writes it."""
-    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding)
+def event_log(recent: int = RECENT_EVENTS) -> EventLog:
+    """The session's collection, read as the worker writes it; `recent`: how many events a
+    user's timeline keeps."""
+    return EventLog(SETTINGS.chroma_url, SETTINGS.chroma_collection, MiniLMEmbedding, recent=recent)
 
 
 def unindexed(conn) -> int:
@@ -433,7 +436,8 @@ def history(api, conn) -> SimpleNamespace:
 
 def test_reindex_rebuilds_the_same_collection(api, conn):
     # Given a history logged by the worker
-    challenges = history(api, conn).challenges
+    past = history(api, conn)
+    challenges = past.challenges
     before = snapshot(event_log(), challenges)
     assert len(before) == len(events_of(conn, challenges)) == 9
 
@@ -447,6 +451,9 @@ def test_reindex_rebuilds_the_same_collection(api, conn):
     assert snapshot(log, challenges) == before
     assert len(assert_one_document_per_event(conn, log, challenges)) == 9
     assert unindexed(conn) == 0
+    # and both find all nine in their search again: their timelines were rebuilt too
+    for who in (past.john, past.sarah):
+        assert len(search(log, who, "Beast Mode Legs", 50)) == 9
 
 
 def test_reindex_restores_a_deleted_collection(api, conn):
@@ -509,3 +516,58 @@ def test_reindex_rebuilds_a_history_that_holds_a_withdrawal(api, conn):
         "John challenged Sarah to 'Beast Mode Legs' (35 min, 10000 lbs)",
         "John withdrew the challenge to Sarah for 'Beast Mode Legs'"]
     assert unindexed(conn) == 0
+
+
+# 5. Timelines: what search ranks -------------------------------------------------------------
+
+NAMES = ["Squat Sunday", "Arm Destroyer", "Cardio Crusher", "Core Killer"]
+
+
+def publish(conn, events: list[dict]) -> None:
+    conn.execute("UPDATE events SET published_at = now() WHERE id = ANY(%s::uuid[])",
+                 ([event["id"] for event in events],))
+    conn.commit()
+
+
+def searched(log: EventLog, who: str) -> list[str]:
+    """The workouts of everything `who`'s search ranks, in no particular order."""
+    return sorted(item["workout_name"] for item in search(log, who, "a workout challenge", 50))
+
+
+def test_a_timeline_keeps_the_newest_events_once_each_whatever_order_they_are_indexed_in(conn):
+    # Given John's four challenges to Sarah, one after another, and an indexer whose timelines
+    # keep 3 events
+    john, sarah = pair(conn)
+    challenges = [pending_challenge(conn, john, sarah, name=name) for name in NAMES]
+    conn.commit()
+    oldest, *newer = events_of(conn, challenges)
+    log = event_log(recent=3)
+
+    # When the newer three are indexed, then the oldest, published late, then the newest again
+    # (a redelivery after a crash)
+    publish(conn, newer)
+    assert index_batch(conn, log, limit=10) == 3
+    publish(conn, [oldest])
+    assert index_batch(conn, log, limit=10) == 1
+    conn.execute("UPDATE events SET indexed_at = NULL WHERE id = %s", (newer[-1]["id"],))
+    conn.commit()
+    assert index_batch(conn, log, limit=10) == 1
+
+    # Then each one's search ranks the newest three, once each; the oldest came too late
+    for who in (john, sarah):
+        assert searched(log, who) == sorted(NAMES[1:])
+
+
+def test_a_search_ranks_no_more_than_its_own_bound_of_a_longer_timeline(conn):
+    # Given John's four challenges to Sarah, all in her timeline (which keeps 500)
+    john, sarah = pair(conn)
+    for name in NAMES:
+        pending_challenge(conn, john, sarah, name=name)
+    conn.commit()
+    published(conn)
+    assert index_batch(conn, event_log(), limit=10) == 4
+
+    # When she searches through a log bound to 2 events
+    # Then her newest two are ranked, and nothing older
+    assert searched(event_log(recent=2), sarah) == sorted(NAMES[2:])
+

@@ -3,18 +3,24 @@ the commands' CPU on retries. Real PostgreSQL, Redis and ChromaDB; the indexer's
 stub broker so each turn can be looked at."""
 
 import json
+import threading
 import time
 
+import psycopg
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from jobs.local_servers import free_port
+from sql import queries
+from tests.api.support import lock_waiters, wait_for_lock_waiters
 from tests.conftest import SETTINGS
 from tests.workers.factories import accepted_challenge, pair, published
 from workers.db import Database
-from workers.event_log import EventLog, index_pending
+from workers.event_log import EventLog, index_batch, index_pending
 from workers.events import RETRY_DELAYS_MS, take_turn
 from workers.outbox import EVENT_LOG_QUEUE, indexing_turn, schedule_indexing
+
+Q = queries("workers")
 
 
 @pytest.fixture
@@ -80,6 +86,28 @@ def test_indexing_stops_after_a_batch_once_its_time_is_up(conn):
     # Then it indexed one batch and says there is more
     assert drained is False
     assert unindexed(conn) == 150 - 64
+
+
+def test_an_indexing_transaction_waits_for_the_one_that_holds_the_log(conn, database):
+    # Given two events waiting, and another indexing transaction (`challenges reindex`, say)
+    # that holds the log, since it rewrites timelines the indexer's batch would rewrite too
+    assert waiting_events(conn, 1) == 2
+    with psycopg.connect(database) as other:
+        Q.lock_event_log(other)
+
+        # When the indexer takes a batch meanwhile
+        batch = threading.Thread(target=index_batch, args=(conn, EventLog.for_settings(SETTINGS), 10))
+        batch.start()
+
+        # Then it waits for that lock, indexing nothing, until the other one has committed
+        wait_for_lock_waiters(database, 1, timeout=5.0)
+        assert lock_waiters(database) == 1
+        with psycopg.connect(database) as watcher:
+            assert watcher.execute("SELECT count(*) FROM events WHERE indexed_at IS NULL").fetchone()[0] == 2
+        other.commit()
+        batch.join(timeout=10.0)
+    assert not batch.is_alive()
+    assert unindexed(conn) == 0
 
 
 def test_one_turn_at_a_time_indexes_what_many_commands_committed(conn, worker_db, redis_client, stub_broker):
