@@ -91,6 +91,9 @@ class Settings:
     redis_socket_timeout: float = 2.0
     redis_connect_timeout: float = 1.0
     chroma_auth_token: str = ""
+    # Every request to ChromaDB is answered within this or fails as unavailable; after such a
+    # failure the process leaves ChromaDB alone for 5 s (workers/event_log.py).
+    chroma_timeout_seconds: float = 2.0
     max_request_body_bytes: int = 64 * 1024
     rate_limit_enabled: bool = True
     rate_limit_mutations: str = "120/minute"
@@ -166,7 +169,7 @@ MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "exp
             "worker_pool_size": 1, "database_pool_timeout": 0.1, "database_connect_timeout": 2,
             "api_statement_timeout": 0.1, "worker_statement_timeout": 0.1, "scheduler_statement_timeout": 0.1,
             "redis_socket_timeout": 0.1, "redis_connect_timeout": 0.1, "max_request_body_bytes": 1,
-            "jwt_max_ttl_seconds": 1, "metrics_port": 0}
+            "jwt_max_ttl_seconds": 1, "metrics_port": 0, "chroma_timeout_seconds": 0.1}
 PORTS = ("port", "scheduler_metrics_port")
 URL_SCHEMES = {"database_url": ("postgresql", "postgres"), "api_database_url": ("postgresql", "postgres"),
                "redis_url": ("redis", "rediss", "unix"), "chroma_url": ("http", "https")}

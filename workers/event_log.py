@@ -34,6 +34,11 @@ TOKEN_HEADER = "X-Chroma-Token"
 # "Leg Day" is challenged again and again).
 KINDS_REMEMBERED = 10_000
 UNITS = {"lb": "lbs", "kg": "kg"}
+# Every request to ChromaDB is answered within this many seconds or fails as unavailable
+# (CHROMA_TIMEOUT_SECONDS; workers/chroma_http.py); after such a failure ChromaDB is left alone
+# for CHROMA_RESTING_SECONDS, every call failing at once, then the next call tries it again.
+CHROMA_TIMEOUT_SECONDS = 2.0
+CHROMA_RESTING_SECONDS = 5
 # How many of a user's newest events their timeline keeps, so how many search ranks: fetching
 # 500 vectors by id and ranking them takes about 35 ms (bench/search.py, BENCHMARKS.md).
 RECENT_EVENTS = 500
@@ -152,6 +157,21 @@ class EventLogUnavailable(Exception):
     """ChromaDB cannot be reached; the events wait in PostgreSQL."""
 
 
+class EventLogTimedOut(EventLogUnavailable):
+    """ChromaDB did not answer in time: frozen, or too busy to be worth waiting for."""
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether a timeout is what caused `error` (chromadb wraps some in a ValueError)."""
+    import httpx
+
+    while error is not None:
+        if isinstance(error, httpx.TimeoutException):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str
@@ -197,8 +217,14 @@ class EventLog:
     process that never serves insights never loads a model."""
 
     def __init__(self, url: str, collection: str, load_embedding, token: str = "",
-                 recent: int = RECENT_EVENTS):
+                 recent: int = RECENT_EVENTS, timeout: float = CHROMA_TIMEOUT_SECONDS):
+        from circuitbreaker import CircuitBreaker
+
         self.url, self.collection_name, self.kinds_name = url, collection, f"{collection}-kinds"
+        self.timeout = timeout
+        self._guarded_call = CircuitBreaker(failure_threshold=1, recovery_timeout=CHROMA_RESTING_SECONDS,
+                                            expected_exception=EventLogTimedOut,
+                                            name=f"chromadb {url} {collection}")(self._call_once)
         self.timelines_name, self.recent = f"{collection}-recent", recent
         self._load_embedding, self._embedding = load_embedding, None
         # ChromaDB's own token header, for the proxy that guards the server (docs/operations.md,
@@ -213,7 +239,8 @@ class EventLog:
         from workers.embeddings import load_embedding
 
         return cls(settings.chroma_url, settings.chroma_collection,
-                   partial(load_embedding, settings.embedding_function), settings.chroma_auth_token)
+                   partial(load_embedding, settings.embedding_function), settings.chroma_auth_token,
+                   timeout=settings.chroma_timeout_seconds)
 
     @property
     def embedding(self):
@@ -223,16 +250,19 @@ class EventLog:
             return self._embedding
 
     def client(self):
-        import chromadb
         from chromadb.config import Settings as ChromaSettings
+
+        from workers.chroma_http import BoundedClient
 
         parts = urlsplit(self.url)
         try:
-            return chromadb.HttpClient(host=parts.hostname, port=parts.port or 8000,
-                                       ssl=parts.scheme == "https", headers=self.headers,
-                                       settings=ChromaSettings(anonymized_telemetry=False))
+            return BoundedClient(self.timeout, settings=ChromaSettings(
+                chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host=parts.hostname,
+                chroma_server_http_port=parts.port or 8000, chroma_server_ssl_enabled=parts.scheme == "https",
+                chroma_server_headers=self.headers, anonymized_telemetry=False))
         except ValueError as error:  # how chromadb reports a server it cannot reach
-            raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
+            unavailable = EventLogTimedOut if timed_out(error) else EventLogUnavailable
+            raise unavailable(f"ChromaDB at {self.url}: {error}") from error
 
     def heartbeat(self, timeout: float) -> None:
         """Raises EventLogUnavailable unless ChromaDB answers within `timeout` seconds."""
@@ -276,20 +306,38 @@ class EventLog:
                           metadatas=[{"kind": kind} for kind in kinds])
 
     def _call(self, name: str, operation):
+        """`operation(collection)`, unless ChromaDB failed to answer in time within the last
+        CHROMA_RESTING_SECONDS (the circuit is open: EventLogUnavailable at once, so a burst of
+        requests does not queue on a server known to be frozen). A server that refuses the
+        connection fails fast by itself, and is asked again as soon as it is back."""
+        from circuitbreaker import CircuitBreakerError
+
+        try:
+            return self._guarded_call(name, operation)
+        except CircuitBreakerError:
+            raise EventLogUnavailable(f"ChromaDB at {self.url}: not asked again for "
+                                      f"{CHROMA_RESTING_SECONDS} s after it failed to answer") from None
+
+    def _call_once(self, name: str, operation):
         """`operation(collection)`, once more on a fresh client and handle if the first try
         failed because `challenges reindex` dropped the collection we had open or because
-        ChromaDB restarted under our pooled connections; unreachable is EventLogUnavailable."""
+        ChromaDB restarted under our pooled connections (not when it timed out: a second wait
+        would only double the first); unreachable is EventLogUnavailable."""
         import httpx
         from chromadb.errors import NotFoundError
 
         try:
             try:
                 return operation(self._open(name))
+            except httpx.TimeoutException:
+                raise
             except (NotFoundError, httpx.TransportError):
                 self.forget()
                 return operation(self._open(name))
+        except httpx.TimeoutException as error:
+            raise EventLogTimedOut(f"ChromaDB at {self.url}: {type(error).__name__} {error}") from error
         except httpx.TransportError as error:
-            raise EventLogUnavailable(f"ChromaDB at {self.url}: {error}") from error
+            raise EventLogUnavailable(f"ChromaDB at {self.url}: {type(error).__name__} {error}") from error
         except Exception as error:
             # chromadb raises a bare Exception for an HTTP error it has no class for: a proxy's
             # 502 while ChromaDB is down, or its 401. Its own errors and ours stay as they are.
