@@ -103,7 +103,7 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     metrics = ApiMetrics()
     dispatcher = Dispatcher(redis_client, settings, jobs_reader, metrics)
     event_log = EventLog.for_settings(settings)
-    rate_limits = RateLimits(settings, redis_client, metrics)
+    rate_limits = RateLimits(settings, metrics)
 
     app = ChallengesApp(db, middleware=[
         RequestMetrics(metrics), BodySizeLimit(settings.max_request_body_bytes),

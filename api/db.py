@@ -26,10 +26,12 @@ from psycopg_pool import ConnectionPool
 
 from sql import queries
 from workers.db import (
-    RECONNECT_TIMEOUT_SECONDS, BoundedConnection, configure_connection, connection_kwargs, keep_reconnecting)
+    ANSWER_MARGIN_SECONDS, RECONNECT_TIMEOUT_SECONDS, BoundedConnection, configure_connection, connection_kwargs, keep_reconnecting)
 
 Q = queries("api")
 QUICK_TIMEOUT_SECONDS = 0.1
+# How long a quick read waits for PostgreSQL's answer: it is only worth it if it comes at once.
+QUICK_ANSWER_SECONDS = 0.25
 
 
 class ReadDatabase:
@@ -65,19 +67,27 @@ class ReadDatabase:
     @contextmanager
     def reading(self, caller_id: str | None, *, quick: bool = False):
         """A connection reading as `caller_id`. `quick`: for a read that is only worth doing
-        if a connection is at hand (it waits QUICK_TIMEOUT_SECONDS at most)."""
+        if a connection is at hand and answers at once (it waits QUICK_TIMEOUT_SECONDS at most
+        for one, QUICK_ANSWER_SECONDS for each answer)."""
         conn, _ = self._checkout(quick, Q.set_caller, user_id=caller_id or "")
         try:
             yield conn
         finally:
-            self.pool.putconn(conn)
+            self._give_back(conn)
 
     def read_as(self, query, caller_id: str, **params):
         """What `query(conn, caller=caller_id, **params)` answers. The query must set the
         caller itself before it reads (sql/queries/api.sql says which do): one round trip."""
         conn, answer = self._checkout(False, query, caller=caller_id, **params)
-        self.pool.putconn(conn)
+        self._give_back(conn)
         return answer
+
+    def _give_back(self, conn) -> None:
+        """A connection closed while in use did not get its answer in time (BoundedConnection):
+        until the pool connects again, reads wait for a connection only QUICK_TIMEOUT_SECONDS."""
+        if conn.closed:
+            self.unreachable = True
+        self.pool.putconn(conn)
 
     def _checkout(self, quick: bool, first, **params):
         """A pooled connection and what `first`, the statement that sets the caller, answered
@@ -87,10 +97,11 @@ class ReadDatabase:
         spares = self.pool.max_size
         while True:
             conn = self.pool.getconn(QUICK_TIMEOUT_SECONDS if quick or self.unreachable else self.timeout)
+            conn.answer_within = QUICK_ANSWER_SECONDS if quick else self.statement_timeout + ANSWER_MARGIN_SECONDS
             try:
                 answer = first(conn, **params)
             except BaseException as error:
-                self.pool.putconn(conn)
+                self._give_back(conn)
                 if not isinstance(error, psycopg.OperationalError) or not conn.broken or spares == 0:
                     raise
                 spares -= 1

@@ -21,14 +21,18 @@ from api.errors import Problem
 log = logging.getLogger(__name__)
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAUSE_AFTER_REDIS_FAILURE_SECONDS = 5.0
+# A count answers in a millisecond: one that takes longer is not worth holding a request for
+# (a frozen Redis would otherwise cost every request the client's whole socket timeout first).
+REDIS_TIMEOUT_SECONDS = 0.25
 
 
 class RateLimits:
-    def __init__(self, settings, redis_client, metrics):
+    def __init__(self, settings, metrics):
         self.enabled = settings.rate_limit_enabled
         self.metrics = metrics
-        storage = RedisStorage(settings.redis_url, connection_pool=redis_client.connection_pool,
-                               key_prefix=settings.key("rate-limit"))
+        pool = redis.ConnectionPool.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                             socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        storage = RedisStorage(settings.redis_url, connection_pool=pool, key_prefix=settings.key("rate-limit"))
         self.limiter = FixedWindowRateLimiter(storage)
         self.budgets = {"mutations": parse(settings.rate_limit_mutations),
                         "reads": parse(settings.rate_limit_reads),

@@ -86,10 +86,13 @@ def load_users(system):
 
 @pytest.fixture
 def healthy(system, servers, probe_user, load_users):
-    """A whole, working system for the scenario: every server up, the worker not stopped, every
-    process running and a command making the round trip. What had to be repaired is noted in
-    `system.notes` (reported with the scenario): it is what the previous scenario left behind."""
+    """A whole, working system for the scenario: every server up and none frozen, the worker not
+    stopped, every process running and a command making the round trip. What had to be repaired
+    is noted in `system.notes` (reported with the scenario): it is what the previous scenario
+    left behind."""
     system.notes = []
+    for name in h.thaw_all():
+        system.notes.append(f"thawed {name}")
     if system.paused:
         for name in list(system.paused):
             system.resume(name)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import redis
 
@@ -274,6 +275,7 @@ class Servers:
         self.chroma_running = True
 
     def cleanup(self) -> None:
+        thaw_all()  # a stopped process cannot act on the signals that stop it for good
         for step in (self.redis.cleanup, self.postgres.cleanup):
             try:
                 step()
@@ -299,6 +301,94 @@ def start_servers(root: Path) -> Servers:
     except BaseException:
         postgres.cleanup()
         raise
+
+
+# Frozen servers ----------------------------------------------------------------------------------
+# A frozen server (SIGSTOP: a stalled disk, a paused VM, a host under memory pressure) keeps its
+# sockets. Its kernel still completes new TCP handshakes into the listen backlog and buffers what
+# clients send, so nobody is refused or reset; nothing answers either. Only a client's own
+# deadline ends its wait, unlike a stopped or killed server, whose connections are closed.
+
+FREEZE_SETTLE_SECONDS = 5.0
+FROZEN: dict[str, tuple[object, list[psutil.Process]]] = {}   # by dependency, until thawed
+
+
+def dependency_of(server) -> str:
+    """The name a 503 gives the server (api/errors.py DEPENDENCIES)."""
+    if isinstance(server, PostgresServer):
+        return "postgres"
+    if isinstance(server, RedisServer):
+        return "redis"
+    if isinstance(server, ChromaServer):
+        return "chromadb"
+    raise TypeError(f"not one of the private servers: {server!r}")
+
+
+def server_processes(server) -> list[psutil.Process]:
+    """Every process of the server: PostgreSQL's postmaster (from data/postmaster.pid, as
+    pg_ctl starts it detached) and all its children (backends, checkpointer, WAL writer,
+    autovacuum...); redis-server's one process; `chroma run` and anything it started."""
+    if isinstance(server, PostgresServer):
+        pid = int((server.data / "postmaster.pid").read_text().split()[0])
+    else:
+        pid = server.process.pid
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def freeze(server) -> list[int]:
+    """SIGSTOP every process of `server`, the root first (a stopped postmaster forks no new
+    backend meanwhile), its tree listed again until no new process appears; returns the pids once
+    each reads stopped. `thaw` undoes it; the `healthy` fixture and cleanup thaw what is left."""
+    name = dependency_of(server)
+    stopped: dict[int, psutil.Process] = {}
+    FROZEN[name] = (server, [])
+    while True:
+        new = [p for p in server_processes(server) if p.pid not in stopped]
+        if not new:
+            break
+        for process in new:
+            try:
+                process.send_signal(signal.SIGSTOP)
+            except psutil.NoSuchProcess:
+                continue
+            stopped[process.pid] = process
+            FROZEN[name][1].append(process)
+
+    def all_stopped() -> bool:  # a child that was exiting as it was stopped may be a zombie
+        try:
+            return all(p.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
+                       for p in stopped.values() if p.is_running())
+        except psutil.NoSuchProcess:
+            return False
+
+    if not wait_until(all_stopped, FREEZE_SETTLE_SECONDS, 0.01):
+        raise RuntimeError(f"{name} not frozen after {FREEZE_SETTLE_SECONDS} s: "
+                           f"{[(p.pid, p.status()) for p in stopped.values() if p.is_running()]}")
+    return sorted(stopped)
+
+
+def thaw(server) -> None:
+    """SIGCONT every process `freeze` stopped and every process of the server now (harmless to
+    a running one): idempotent, so a test may call it again in a `finally`."""
+    _, processes = FROZEN.pop(dependency_of(server), (server, []))
+    try:
+        processes = [*processes, *server_processes(server)]
+    except (OSError, ValueError, AttributeError, psutil.Error):  # not running at all
+        pass
+    for process in processes:
+        try:
+            process.send_signal(signal.SIGCONT)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def thaw_all() -> list[str]:
+    """Thaw every server left frozen (a scenario that failed half-way); their names."""
+    names = sorted(FROZEN)
+    for name in names:
+        thaw(FROZEN[name][0])
+    return names
 
 
 # The system: the Procfile's processes -----------------------------------------------------------
@@ -577,13 +667,13 @@ def send(client: httpx.Client, kind: str, user: User, method: str, path: str, *,
     return record
 
 
-def api_client(base_url: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url + API, timeout=CLIENT_TIMEOUT)
+def api_client(base_url: str, timeout: float = CLIENT_TIMEOUT) -> httpx.Client:
+    return httpx.Client(base_url=base_url + API, timeout=timeout)
 
 
-def root_client(base_url: str) -> httpx.Client:
+def root_client(base_url: str, timeout: float = CLIENT_TIMEOUT) -> httpx.Client:
     """For the paths outside /api/v1 (/healthz, /readyz)."""
-    return httpx.Client(base_url=base_url, timeout=CLIENT_TIMEOUT)
+    return httpx.Client(base_url=base_url, timeout=timeout)
 
 
 def workout_body(name: str) -> dict:
@@ -595,22 +685,35 @@ def post_workout(client: httpx.Client, user: User, name: str, wait: int | None) 
                 json_body=workout_body(name), wait=wait, workout_name=name)
 
 
+@dataclass(frozen=True)
+class Read:
+    """A read the load sends: `GET path` as `user`, or as the thread's user of the moment."""
+
+    kind: str
+    path: str
+    user: User | None = None
+
+
 class LoadGenerator:
     """A few threads, each acting as its own users, sending a mix: mostly `POST /workouts` with a
     name unique to the request (its effect can be counted in the database), with and without
-    `Prefer: wait=2`; `GET /jobs/{id}` of jobs accepted earlier; `GET /workouts`. Every answer
-    is recorded.
+    `Prefer: wait=2`; `GET /jobs/{id}` of jobs accepted earlier; `GET /workouts` (or, given
+    `reads`, one of those picked at random). Every answer is recorded.
 
     Each thread starts at most `rate` requests a second (a slow answer delays the next one, it
     is never made up for), so with 16 users a user sends under one mutation a second, far below
-    the API's per-user limits: a 429 would measure the limiter, not the fault."""
+    the API's per-user limits: a 429 would measure the limiter, not the fault. `timeout` is the
+    HTTP client's: a request not answered by then is recorded as a hang."""
 
     MIX = (("command_wait", 0.35), ("command", 0.35), ("job", 0.15), ("read", 0.15))
+    READS = (Read("read", "/workouts"),)
 
     def __init__(self, base_url: str, users: list[User], scenario: str, threads: int = 4,
-                 rate: float = 5.0, seed: int | None = None):
+                 rate: float = 5.0, seed: int | None = None, *, timeout: float = CLIENT_TIMEOUT,
+                 reads: tuple[Read, ...] = READS, mix: tuple[tuple[str, float], ...] = MIX):
         assert len(users) >= threads
         self.base_url, self.scenario, self.interval = base_url, scenario, 1.0 / rate
+        self.timeout, self.reads, self.mix = timeout, tuple(reads), tuple(mix)
         self.groups = [users[i::threads] for i in range(threads)]
         self.records: list[Record] = []
         self._lock = threading.Lock()
@@ -635,7 +738,7 @@ class LoadGenerator:
     def stop(self) -> list[Record]:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=CLIENT_TIMEOUT + 5)
+            thread.join(timeout=self.timeout + 5)
         if self.crashes:
             raise RuntimeError(f"the load generator itself failed (a harness bug): {self.crashes}")
         with self._lock:
@@ -656,9 +759,9 @@ class LoadGenerator:
     def _send_mix(self, index: int, users: list[User]) -> None:
         rng = random.Random(self.seed + index)
         accepted: list[tuple[User, str]] = []
-        kinds, weights = zip(*self.MIX)
+        kinds, weights = zip(*self.mix)
         sequence = 0
-        with api_client(self.base_url) as client:
+        with api_client(self.base_url, self.timeout) as client:
             while not self._stop.is_set():
                 next_start = monotonic() + self.interval
                 user = rng.choice(users)
@@ -675,7 +778,8 @@ class LoadGenerator:
                     owner, job_id = rng.choice(accepted)
                     record = send(client, "job", owner, "GET", f"/jobs/{job_id}")
                 else:
-                    record = send(client, "read", user, "GET", "/workouts")
+                    read = rng.choice(self.reads)
+                    record = send(client, read.kind, read.user or user, "GET", read.path)
                 with self._lock:
                     self.records.append(record)
                 self._stop.wait(max(0.0, next_start - monotonic()))
@@ -685,8 +789,9 @@ class Prober:
     """Probes one public path at an interval in its own thread, for the whole scenario
     (`/healthz` must stay fast and `/readyz` must tell the truth while a dependency is down)."""
 
-    def __init__(self, base_url: str, path: str, interval: float, kind: str):
+    def __init__(self, base_url: str, path: str, interval: float, kind: str, timeout: float = CLIENT_TIMEOUT):
         self.base_url, self.path, self.interval, self.kind = base_url, path, interval, kind
+        self.timeout = timeout
         self.records: list[Record] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"probe-{kind}", daemon=True)
@@ -697,11 +802,11 @@ class Prober:
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join(timeout=CLIENT_TIMEOUT + 5)
+        self._thread.join(timeout=self.timeout + 5)
 
     def _run(self) -> None:
         anonymous = User("", "probe", "")
-        with root_client(self.base_url) as client:
+        with root_client(self.base_url, self.timeout) as client:
             while not self._stop.is_set():
                 record = send(client, self.kind, anonymous, "GET", self.path, keep_body=True)
                 self.records.append(record)
@@ -1040,7 +1145,10 @@ def report(figures: dict, failures: dict[str, list[str]], notes: list[str] = ())
     line = (f"[{figures['scenario']}] accepted={figures['commands_accepted']} lost={figures['commands_lost']} "
             f"doubled={figures['commands_doubled']} 5xx={figures['status_5xx']} hangs={figures['hangs']} "
             f"slowest_in_fault={seconds('slowest_in_fault_s')} "
-            f"first_2xx_mutation_after={seconds('recover_first_2xx_mutation_s')} "
+            + (f"slowest={seconds('slowest_answer_s')} ({str(figures['slowest_answer'])[:160]}) "
+               f"healthz_slowest={seconds('healthz_slowest_s')} caught_up_after={seconds('caught_up_s')} "
+               if "slowest_answer_s" in figures else "")
+            + f"first_2xx_mutation_after={seconds('recover_first_2xx_mutation_s')} "
             f"first_2xx_read_after={seconds('recover_first_2xx_read_s')} "
             f"jobs_converged_after={seconds('recover_all_jobs_converged_s')} "
             f"failed={','.join(figures['failed_checks']) or 'none'}"
@@ -1080,3 +1188,84 @@ def evaluate(timeline: Timeline, records: list[Record], system: System, servers:
     }
     return scenario_figures(timeline, records, exactly_once, convergence), failures
 
+
+# Frozen dependencies (G, H, I) -------------------------------------------------------------------
+# One dependency SIGSTOPped for FROZEN_FOR s under the usual load, then SIGCONTed: every request
+# answered within ANSWER_WITHIN s (a quick 503 naming the frozen one, or its usual answer),
+# /healthz within HEALTHZ_WITHIN s throughout. The clients wait longer than the freeze, so a
+# request held by the frozen server is measured as the slow answer it is, not cut short.
+
+FROZEN_FOR = 20.0
+FROZEN_CLIENT_TIMEOUT = FROZEN_FOR + 15.0
+ANSWER_WITHIN = 3.0
+HEALTHZ_WITHIN = 1.0
+HEALTHZ_INTERVAL = 0.25
+
+
+def latency_or_inf(record: Record) -> float:
+    return record.latency if record.latency is not None else float("inf")
+
+
+def check_answered_within(records: list[Record], timeline: Timeline, within: float = ANSWER_WITHIN) -> list[str]:
+    """Every request answered, whatever it answered, within `within` s of its own start."""
+    return [f"at {timeline.when(r)}: {r.describe()}" for r in records if latency_or_inf(r) > within]
+
+
+def check_healthz(records: list[Record], timeline: Timeline, within: float = HEALTHZ_WITHIN) -> list[str]:
+    """/healthz answered 200 within `within` s every time, and was probed while frozen."""
+    if not any(timeline.in_fault(r) for r in records):
+        return ["/healthz was never probed while the dependency was frozen"]
+    return [f"at {timeline.when(r)}: {r.describe()}" for r in records
+            if r.status != 200 or latency_or_inf(r) > within]
+
+
+def answered_normally(record: Record, within: float = ANSWER_WITHIN) -> bool:
+    return record.status is not None and record.status < 500 and latency_or_inf(record) <= within
+
+
+def frozen_figures(figures: dict, timeline: Timeline, records: list[Record], healthz: list[Record],
+                   **caught_up: float | None) -> dict:
+    """A frozen scenario's figures on top of `scenario_figures`': the slowest answer of the whole
+    scenario and which request it was, the slowest of each kind, how many answers took longer
+    than ANSWER_WITHIN, /healthz's slowest, and the catch-up after SIGCONT: the latest of every
+    job accepted before it reading succeeded (`jobs`), the last request started after it that
+    was not answered normally (a 503, any other 5xx, no answer or a slow one: `api`), and what
+    the scenario adds (`caught_up`, e.g. the events indexed). None when one never caught up."""
+    slowest = max(records, key=latency_or_inf, default=None)
+    kinds = sorted({r.kind for r in records})
+    by_kind = {kind: max(latency_or_inf(r) for r in records if r.kind == kind) for kind in kinds}
+    after = [r for r in records if timeline.back_at is not None and r.started >= timeline.back_at]
+    abnormal = [r for r in after if not answered_normally(r)]
+    last = max(after, key=lambda r: r.started, default=None)
+    if last is not None and not answered_normally(last):
+        api = None   # still not answering normally when the load ended
+    else:
+        api = round(max((r.ended - timeline.back_at for r in abnormal), default=0.0), 3)
+    parts = {"jobs": figures.get("recover_all_jobs_converged_s"), "api": api, **caught_up}
+    return {
+        "slowest_answer_s": None if slowest is None else round(latency_or_inf(slowest), 3),
+        "slowest_answer": None if slowest is None else f"{timeline.when(slowest)}: {slowest.describe()}",
+        "slowest_by_kind_s": {kind: round(value, 3) for kind, value in by_kind.items()},
+        "answers_over_limit": dict(Counter(r.kind for r in records if latency_or_inf(r) > ANSWER_WITHIN)),
+        "answers_by_kind": {kind: dict(Counter(str(r.status) for r in records if r.kind == kind)) for kind in kinds},
+        "in_fault_answers_by_kind": {kind: dict(Counter(str(r.status) for r in records
+                                                        if r.kind == kind and timeline.in_fault(r)))
+                                     for kind in kinds},
+        "healthz_probes": len(healthz),
+        "healthz_slowest_s": round(max((latency_or_inf(r) for r in healthz), default=0.0), 3),
+        "caught_up_parts_s": parts,
+        "caught_up_s": None if any(v is None for v in parts.values()) else round(max(parts.values()), 3),
+    }
+
+
+def evaluate_frozen(timeline: Timeline, records: list[Record], healthz: list[Record], system: System,
+                    servers: Servers, tracker: JobTracker, prefix: str, *, dependency: str,
+                    job_timeout: float, **caught_up: float | None) -> tuple[dict, dict]:
+    """`evaluate`'s checks (a)-(d), every 503 naming `dependency`, and the frozen scenarios' own:
+    every answer within ANSWER_WITHIN s, /healthz within HEALTHZ_WITHIN s throughout."""
+    figures, failures = evaluate(timeline, records, system, servers, tracker, prefix,
+                                 dependencies={dependency}, job_timeout=job_timeout)
+    failures["every_answer_within_3s"] = check_answered_within(records, timeline)
+    failures["healthz_within_1s_throughout"] = check_healthz(healthz, timeline)
+    figures.update(frozen_figures(figures, timeline, records, healthz, **caught_up))
+    return figures, failures
