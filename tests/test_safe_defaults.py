@@ -31,6 +31,18 @@ def production(**overrides: str) -> dict[str, str]:
     return env
 
 
+def run_to_exit(name: str, env: dict[str, str], directory: Path) -> tuple[int, str]:
+    """The Procfile's process `name` run until it exits by itself (stopped, and the test failed,
+    if it is still running after START_SECONDS): its exit code and output."""
+    process = Process(name, env, directory / f"{name}.log")
+    try:
+        exit_code = process.popen.wait(timeout=START_SECONDS)
+    finally:
+        if process.popen.poll() is None:
+            process.stop()
+    return exit_code, process.log.read_text(errors="replace")
+
+
 @pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "thirty-one-bytes-is-too-short!!"],
                          ids=["the-published-secret", "a-31-byte-secret"])
 @pytest.mark.parametrize("name", ["web", "worker", "scheduler"])
@@ -39,13 +51,7 @@ def test_no_process_starts_in_production_with_an_unsafe_jwt_secret(tmp_path, nam
     env = production(JWT_SECRET=secret)
 
     # When the Procfile's process is started with it
-    process = Process(name, env, tmp_path / f"{name}.log")
-    try:
-        exit_code = process.popen.wait(timeout=START_SECONDS)
-    finally:
-        if process.popen.poll() is None:
-            process.stop()
-    output = process.log.read_text(errors="replace")
+    exit_code, output = run_to_exit(name, env, tmp_path)
 
     # Then it exits with an error that names the setting
     assert exit_code != 0, output
@@ -65,13 +71,7 @@ def test_a_process_with_a_setting_it_cannot_use_exits_at_start_naming_it(tmp_pat
     env = production(**{setting: value})
 
     # When the Procfile's process is started with it, and the operator checks the settings
-    process = Process(name, env, tmp_path / f"{name}.log")
-    try:
-        exit_code = process.popen.wait(timeout=START_SECONDS)
-    finally:
-        if process.popen.poll() is None:
-            process.stop()
-    output = process.log.read_text(errors="replace")
+    exit_code, output = run_to_exit(name, env, tmp_path)
     checked = subprocess.run([str(Path(sys.executable).parent / "challenges"), "check-config"], env=env,
                              capture_output=True, text=True, timeout=60)
 

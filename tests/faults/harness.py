@@ -816,6 +816,18 @@ class Prober:
 # Checks -----------------------------------------------------------------------------------------
 # Each returns a list of violations (empty: passed), so a scenario can report all of them at once.
 
+def unindexed_events(servers) -> tuple[int, int]:
+    """(events without indexed_at, all events)."""
+    with servers.postgres.connect() as conn:
+        return conn.execute("SELECT count(*) FILTER (WHERE indexed_at IS NULL), count(*) FROM events").fetchone()
+
+
+def events_of(servers, challenge_ids: list[str]) -> int:
+    with servers.postgres.connect() as conn:
+        return conn.execute("SELECT count(*) FROM events WHERE subject_id = ANY(%s::uuid[])",
+                            (challenge_ids,)).fetchone()[0]
+
+
 def workout_counts(postgres: PostgresServer, prefix: str) -> dict[str, int]:
     """Rows in workout_logs per name starting with `prefix`, read as the owner role (no RLS)."""
     with postgres.connect() as conn:
@@ -1269,3 +1281,27 @@ def evaluate_frozen(timeline: Timeline, records: list[Record], healthz: list[Rec
     failures["healthz_within_1s_throughout"] = check_healthz(healthz, timeline)
     figures.update(frozen_figures(figures, timeline, records, healthz, **caught_up))
     return figures, failures
+
+
+def freeze_under_load(scenario: str, system: System, servers: Servers, users: list[User], *,
+                      dependency: str, job_timeout: float, before: float = 3.0, after: float = 10.0) -> None:
+    """A frozen-dependency scenario on the usual load: `dependency`'s server frozen for
+    FROZEN_FOR s with /healthz probed throughout, thawed, then evaluate_frozen's checks reported
+    and asserted."""
+    server = {"postgres": servers.postgres, "redis": servers.redis}[dependency]
+    timeline = Timeline(scenario)
+    load = LoadGenerator(system.base_url, users, scenario[0], timeout=FROZEN_CLIENT_TIMEOUT)
+    jobs = JobTracker(system.base_url, users)
+    healthz = Prober(system.base_url, "/healthz", HEALTHZ_INTERVAL, "healthz", timeout=FROZEN_CLIENT_TIMEOUT)
+    frozen: list[int] = []
+    with healthz, load:
+        try:
+            outage(timeline, load, jobs, take_down=lambda: frozen.extend(freeze(server)),
+                   bring_back=lambda: thaw(server), before=before, down=FROZEN_FOR, after=after)
+        finally:
+            thaw(server)
+    figures, failures = evaluate_frozen(timeline, load.records, healthz.records, system, servers, jobs, load.tag,
+                                        dependency=dependency, job_timeout=job_timeout)
+    figures["frozen_processes"] = len(frozen)
+    report(figures, failures, system.notes)
+    assert_checks(failures)

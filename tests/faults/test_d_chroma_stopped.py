@@ -22,18 +22,6 @@ def command(client, user, kind, method, path, body=None) -> h.Record:
     return h.send(client, kind, user, method, path, json_body=body, wait=5, keep_body=True)
 
 
-def unindexed_events(servers) -> tuple[int, int]:
-    """(events without indexed_at, all events)."""
-    with servers.postgres.connect() as conn:
-        return conn.execute("SELECT count(*) FILTER (WHERE indexed_at IS NULL), count(*) FROM events").fetchone()
-
-
-def events_of(servers, challenge_ids: list[str]) -> int:
-    with servers.postgres.connect() as conn:
-        return conn.execute("SELECT count(*) FROM events WHERE subject_id = ANY(%s::uuid[])",
-                            (challenge_ids,)).fetchone()[0]
-
-
 def chromadb_reported_down(record: h.Record) -> list[str]:
     body = record.body if isinstance(record.body, dict) else {}
     checks = body.get("checks") if isinstance(body.get("checks"), dict) else {}
@@ -93,8 +81,8 @@ def test_d_chroma_stopped_under_load_commands_go_on_and_events_are_indexed_after
     unavailable = h.check_service_unavailable(insights, {"chromadb"})
     unavailable += [r.describe() for r in insights if r.status != 503]
     # and every event reaches the log (indexed_at set) within 60 s of ChromaDB's return
-    pending = h.wait_until(lambda: unindexed_events(servers)[0] == 0, INDEXED_WITHIN, 0.5)
-    left, total = unindexed_events(servers)
+    pending = h.wait_until(lambda: h.unindexed_events(servers)[0] == 0, INDEXED_WITHIN, 0.5)
+    left, total = h.unindexed_events(servers)
     indexed_after = round(h.monotonic() - timeline.back_at, 3) if pending else None
 
     figures, failures = h.evaluate(timeline, records, system, servers, jobs, load.tag,
@@ -104,7 +92,7 @@ def test_d_chroma_stopped_under_load_commands_go_on_and_events_are_indexed_after
         "commands_go_on": went_on + [f"challenge command not carried out: {e}" for e in expected],
         "insights_503_naming_chromadb": unavailable,
         "readyz_degraded": chromadb_reported_down(readyz),
-        "events_written_while_down": [] if events_of(servers, challenge_ids) else [
+        "events_written_while_down": [] if h.events_of(servers, challenge_ids) else [
             "no event was written while ChromaDB was down: nothing measured"],
         "events_indexed_after_return": [] if left == 0 and total > 0 else
         [f"{left} of {total} events still without indexed_at {INDEXED_WITHIN:.0f}s after ChromaDB came back"],

@@ -40,18 +40,6 @@ def read_once(base_url: str, user: h.User, path: str) -> h.Record:
         return h.send(fresh, "warm-up", user, "GET", path)
 
 
-def unindexed_events(servers) -> tuple[int, int]:
-    """(events without indexed_at, all events)."""
-    with servers.postgres.connect() as conn:
-        return conn.execute("SELECT count(*) FILTER (WHERE indexed_at IS NULL), count(*) FROM events").fetchone()
-
-
-def events_of(servers, challenge_ids: list[str]) -> int:
-    with servers.postgres.connect() as conn:
-        return conn.execute("SELECT count(*) FROM events WHERE subject_id = ANY(%s::uuid[])",
-                            (challenge_ids,)).fetchone()[0]
-
-
 class IndexWatch:
     """From the thaw on, notes when the events table first has no event left to index."""
 
@@ -60,7 +48,7 @@ class IndexWatch:
         self.thread = threading.Thread(target=self._run, name="index-watch", daemon=True)
 
     def _run(self) -> None:
-        if h.wait_until(lambda: unindexed_events(self.servers)[0] == 0, self.timeout, 0.25):
+        if h.wait_until(lambda: h.unindexed_events(self.servers)[0] == 0, self.timeout, 0.25):
             self.done_at = h.monotonic()
 
     def start(self) -> "IndexWatch":
@@ -103,7 +91,7 @@ def test_i_chroma_frozen_under_load_every_answer_within_3s(healthy, servers, loa
                 for path in ("/insights", f"/challenges/{challenge_id}")]
         assert all(r.status == 200 for r in warm), [r.describe() for r in warm]
         waited = h.monotonic()
-        assert h.wait_until(lambda: unindexed_events(servers)[0] == 0, READY_WITHIN, 0.25), \
+        assert h.wait_until(lambda: h.unindexed_events(servers)[0] == 0, READY_WITHIN, 0.25), \
             f"events not indexed {READY_WITHIN:.0f}s after they were written: the event log was not keeping up"
         waited = h.monotonic() - waited
         if waited > 5:
@@ -145,7 +133,7 @@ def test_i_chroma_frozen_under_load_every_answer_within_3s(healthy, servers, loa
                 h.thaw(servers.chroma)
     records = load.records + during
     index_watch.join()
-    left, total = unindexed_events(servers)
+    left, total = h.unindexed_events(servers)
     indexed_after = None if index_watch.done_at is None else round(index_watch.done_at - timeline.back_at, 3)
 
     # Then every request was answered within 3 s, /healthz within 1 s, no 5xx but 503s naming
@@ -157,7 +145,7 @@ def test_i_chroma_frozen_under_load_every_answer_within_3s(healthy, servers, loa
     failures.update({
         "challenges_made_while_frozen": [r.describe() for r in during if r.status not in (201, 202)],
         "challenges_read_while_frozen": check_challenge_reads(records, timeline),
-        "events_written_while_frozen": [] if made and events_of(servers, made) else [
+        "events_written_while_frozen": [] if made and h.events_of(servers, made) else [
             "no event was written while ChromaDB was frozen: nothing measured"],
         # and every event reached the log within 60 s of the thaw
         "events_indexed_after_thaw": [] if left == 0 and indexed_after is not None else
