@@ -12,8 +12,10 @@ log = logging.getLogger(__name__)
 
 CODES_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-                   413: "payload_too_large", 415: "unsupported_media_type",
-                   422: "validation_error", 429: "too_many_requests", 503: "service_unavailable"}
+                   413: "payload_too_large", 414: "uri_too_long", 415: "unsupported_media_type",
+                   417: "expectation_failed", 422: "validation_error", 429: "too_many_requests",
+                   431: "request_header_fields_too_large", 501: "not_implemented",
+                   503: "service_unavailable"}
 ERROR_TYPE = "https://errors.workout-challenges.dev/"
 # Every `code` a problem can carry: the framework's by status, then the domain's own (the
 # worker rules' CommandRejected codes among them). The OpenAPI document lists them as an enum.

@@ -40,8 +40,10 @@ PROBLEMS = {
     404: "No such challenge.",
     409: "The challenge is completed; only a pending challenge can be accepted.",
     413: "The body may be at most 65536 bytes; this one declares 70000.",
+    414: "The request line (method, path and query) may be at most 4094 bytes.",
     422: "The request is not valid.",
     429: "Too many requests; try again in 12 seconds.",
+    431: "A header may be at most 8190 bytes, and a request may have at most 100 of them.",
     503: "PostgreSQL is unavailable right now; try again shortly.",
 }
 

@@ -17,6 +17,8 @@ except ValueError:  # settings that do not load: on_starting names them and stop
 
 
 WORKER_READY = "worker ready"
+# gunicorn's threaded worker (what --threads picks), with its own refusals as problem+json.
+worker_class = "api.gunicorn_worker.ProblemThreadWorker"
 
 
 def post_worker_init(worker):

@@ -15,13 +15,16 @@ from api.dispatch import MAX_WAIT_SECONDS
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 PROBLEM = "ProblemDetails"
 ANY_JOB = "AnyJob"  # GET /jobs/{id}: the job of whichever mutation it was
-ERROR_TEXT = {400: "Malformed request (the body is not JSON, or no body was sent)",
+ERROR_TEXT = {400: "Malformed request (the body is not JSON, no body was sent, or the request line or "
+                   "a header could not be read)",
               401: "Missing, invalid or expired token",
               403: "Not allowed", 404: "Not found (or not yours)",
               409: "Invalid state, or a request with this Idempotency-Key is still being accepted",
               413: "The body is larger than the server takes (64 KiB by default)",
+              414: "The request line (method, path and query) is longer than the server takes (4094 bytes)",
               422: "Validation failed: `errors` names each field at fault",
               429: "Too many requests (or failed authentications); see Retry-After",
+              431: "A header is longer than the server takes (8190 bytes), or there are more than 100",
               503: "A service it needs (PostgreSQL, Redis or ChromaDB: `dependency`) is "
                    "unavailable; see Retry-After"}
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
@@ -170,8 +173,12 @@ MUTATION_HEADERS = [
                     "the original job (for 24 hours); with another body it is a 422."}]
 
 
+# What the server itself refuses before any operation sees the request (api/gunicorn_worker.py).
+SERVER_REFUSALS = {400, 414, 431}
+
+
 def _statuses(op: Op, public: bool, has_path_params: bool) -> set[int]:
-    statuses = set(op.errors)
+    statuses = set(op.errors) | SERVER_REFUSALS
     if op.body or op.query:
         statuses |= {400, 422}
     if op.body or op.mutation:

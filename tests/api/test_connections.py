@@ -1,10 +1,15 @@
 """What a real HTTP client sees of the Procfile's web process: an oversized body it sends whole
-still gets its 413 problem, and a kept-alive connection outlives the idle gaps of clients and
-load balancers (WEB_KEEPALIVE, 90 s), so a request on it is never met by the server's close."""
+still gets its 413 problem; what gunicorn refuses before the API sees it (a request line or a
+header too long, a request that is not HTTP) is a problem+json too, as the OpenAPI document says;
+and a kept-alive connection outlives the idle gaps of clients and load balancers (WEB_KEEPALIVE,
+90 s), so a request on it is never met by the server's close."""
 
+import json
+import socket
 import time
 import uuid
 
+import falcon.testing
 import httpx
 import pytest
 
@@ -25,6 +30,45 @@ def web(tmp_path_factory):
         yield f"http://127.0.0.1:{env['PORT']}/api/v1"
     finally:
         process.stop()
+
+
+def test_a_request_line_or_header_too_long_is_a_problem_the_document_promises(web, app):
+    # Given a token, and what the API document promises for reading the profile
+    headers = {"Authorization": f"Bearer {issue_token(SETTINGS, str(uuid.uuid4()))}"}
+    promised = app_document(app)["paths"]["/api/v1/me"]["get"]["responses"]
+
+    # When a client sends a 6,000-byte query string, then an 9,000-byte header
+    too_long_line = httpx.get(f"{web}/me", params={"q": "a" * 6000}, headers=headers, timeout=10)
+    too_long_header = httpx.get(f"{web}/me", headers={**headers, "X-Big": "a" * 9000}, timeout=10)
+
+    # Then each is the problem the document names for it, not gunicorn's HTML page
+    for response, status, code in ((too_long_line, 414, "uri_too_long"),
+                                   (too_long_header, 431, "request_header_fields_too_large")):
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code and response.json()["status"] == status
+        assert "application/problem+json" in promised[str(status)]["content"]
+
+
+def test_a_request_that_is_not_http_is_answered_with_a_problem(web):
+    # Given a connection to the API
+    host, port = web.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # When what it sends is not an HTTP request line
+        conn.sendall(b"GARBAGE\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+
+    # Then it reads a 400 problem saying so
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer
+    assert b"Content-Type: application/problem+json" in head, head
+    assert json.loads(body)["code"] == "bad_request"
+
+
+def app_document(app) -> dict:
+    return falcon.testing.TestClient(app).simulate_get("/api/v1/openapi.json").json
 
 
 def test_a_client_that_sends_a_whole_oversized_body_reads_its_413(web):
