@@ -201,15 +201,16 @@ def safety_problems(settings: Settings) -> list[str]:
     (ENVIRONMENT=development) is allowed the conveniences production is not."""
     if settings.development:
         return []
+    # JWT_SECRET signs the pagination cursors too (api/validation.py), so an RS256 deployment
+    # needs one as well.
     found = []
-    if not settings.jwt_public_key:
-        if settings.jwt_secret == DEV_JWT_SECRET:
-            found.append("JWT_SECRET: is the development secret published in the repository: set a random "
-                         f"secret of at least {MIN_HS256_SECRET_BYTES} bytes (or JWT_PUBLIC_KEY), or "
-                         "ENVIRONMENT=development")
-        elif len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
-            found.append(f"JWT_SECRET: must be at least {MIN_HS256_SECRET_BYTES} bytes for HS256, "
-                         f"not {len(settings.jwt_secret.encode())}")
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        found.append("JWT_SECRET: is the development secret published in the repository: set a random "
+                     f"secret of at least {MIN_HS256_SECRET_BYTES} bytes (it signs tokens under HS256 and "
+                     "pagination cursors always), or ENVIRONMENT=development")
+    elif len(settings.jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
+        found.append(f"JWT_SECRET: must be at least {MIN_HS256_SECRET_BYTES} bytes, "
+                     f"not {len(settings.jwt_secret.encode())}")
     if not settings.metrics_port:
         found.append("METRICS_PORT: 0 serves the API's metrics on its public port: a port of their own "
                      "(9190), or ENVIRONMENT=development")

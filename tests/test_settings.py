@@ -27,7 +27,7 @@ def test_a_value_that_is_not_of_its_settings_type_is_named_with_the_type():
     ({"port": 70000}, "PORT: must be a port (1-65535), not 70000"),
     ({"redis_url": "localhost:6379"}, "REDIS_URL: must be a URL of redis or rediss or unix, not 'localhost:6379'"),
     ({"rate_limit_search": "often"}, "RATE_LIMIT_SEARCH: must be a rate such as 120/minute, not 'often'"),
-    ({"jwt_secret": "short"}, "JWT_SECRET: must be at least 32 bytes for HS256, not 5"),
+    ({"jwt_secret": "short"}, "JWT_SECRET: must be at least 32 bytes, not 5"),
     ({"metrics_port": 0}, "METRICS_PORT: 0 serves the API's metrics on its public port: a port of their own "
                           "(9190), or ENVIRONMENT=development"),
 ])
@@ -48,9 +48,10 @@ def test_development_may_use_the_published_secret_and_the_public_metrics_port_an
     assert [line.split(":")[0] for line in problems(Settings(**shipped))] == ["JWT_SECRET", "METRICS_PORT"]
 
 
-def test_an_rs256_deployment_needs_no_secret():
-    # Given production with a public key to verify tokens with, and no JWT_SECRET of its own
-    settings = Settings(jwt_public_key="-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----")
+def test_an_rs256_deployment_still_needs_a_secret_of_its_own_for_the_cursors():
+    # Given production verifying tokens with a public key
+    public_key = "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----"
 
-    # Then nothing is missing
-    assert problems(settings) == []
+    # Then the published secret is still refused (it signs the pagination cursors), a random one is not
+    assert [line.split(":")[0] for line in problems(Settings(jwt_public_key=public_key))] == ["JWT_SECRET"]
+    assert problems(Settings(jwt_public_key=public_key, jwt_secret=SECRET)) == []
