@@ -16,7 +16,7 @@ from api.request_ids import RequestIds
 from api.resources import (
     challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
     points, users, workouts)
-from api.validation import BodySizeLimit
+from api.validation import BodySizeLimit, Cursors
 from settings import Settings
 from workers.commands import JobStore
 from workers.connections import connect_redis
@@ -41,7 +41,8 @@ class OpenAPIDocument:
         resp.media = self.document
 
 
-def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits) -> list[tuple[str, object]]:
+def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits,
+           cursors) -> list[tuple[str, object]]:
     dependencies = health.DependencyChecks.of(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
@@ -50,25 +51,25 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits) ->
         ("/friends/requests", friends.FriendRequests(db, dispatcher)),
         ("/friends/requests/{user_id:uuid}/accept", friends.FriendRequestAccept(db, dispatcher)),
         ("/friends/{user_id:uuid}", friends.Friend(db, dispatcher)),
-        ("/workouts", workouts.Workouts(db, dispatcher)),
+        ("/workouts", workouts.Workouts(db, dispatcher, cursors)),
         ("/habits", habits.Habits(dispatcher)),
-        ("/feed", feed.Feed(db)),
+        ("/feed", feed.Feed(db, cursors)),
         ("/challenges/create", challenges.ChallengeCreate(db, dispatcher)),
         *challenges.command_routes(db, dispatcher),
-        ("/challenges/list", challenges.ChallengeList(db)),
+        ("/challenges/list", challenges.ChallengeList(db, cursors)),
         ("/challenges/stats", challenges.ChallengeStatsResource(db)),
         ("/challenges/leaderboard", leaderboard.ChallengeLeaderboard(db)),
         ("/challenges/quit-reasons", challenges.QuitReasonsResource()),
         ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher, event_log)),
         ("/challenges/{challenge_id:uuid}/chain", challenges.ChallengeChain(db)),
-        ("/community-challenges", community.CommunityChallenges(db, dispatcher)),
+        ("/community-challenges", community.CommunityChallenges(db, dispatcher, cursors)),
         ("/community-challenges/mine", community.MyCommunityChallenges(db)),
         ("/community-challenges/{challenge_id:uuid}", community.CommunityChallengeItem(db)),
         ("/community-challenges/{challenge_id:uuid}/join", community.CommunityJoin(db, dispatcher)),
         ("/community-challenges/{challenge_id:uuid}/leaderboard",
          community.CommunityChallengeLeaderboard(db)),
-        ("/points", points.PointsResource(db)),
-        ("/notifications", notifications.Notifications(db)),
+        ("/points", points.PointsResource(db, cursors)),
+        ("/notifications", notifications.Notifications(db, cursors)),
         ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
         ("/insights", insights.InsightList(db, event_log)),
@@ -116,7 +117,8 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     app.resp_options.media_handlers["application/problem+json"] = json_handler
     app.set_error_serializer(serialize_problem)
     add_error_handlers(app)
-    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits):
+    cursors = Cursors.for_settings(settings)
+    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits, cursors):
         app.add_route(path, resource)
     if not settings.metrics_port:  # with a port of their own, metrics stay off the public one
         app.add_route("/metrics", MetricsEndpoint(metrics))

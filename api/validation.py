@@ -3,10 +3,15 @@
 import base64
 import binascii
 import datetime as dt
-import uuid
-
+import hashlib
+import hmac
 import json
+import re
+import struct
 import time
+import uuid
+from dataclasses import dataclass
+
 from marshmallow import ValidationError
 
 from api.errors import Problem, validation_error
@@ -70,24 +75,90 @@ def _load(schema, data: dict) -> dict:
         raise validation_error(error.normalized_messages()) from None
 
 
-def encode_cursor(at: dt.datetime, row_id) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
+# Cursors ---------------------------------------------------------------------------------------
+#
+# A cursor is the position after a page's last row, (ordering timestamp, row id), packed as 24
+# bytes (microseconds since the epoch, then the UUID) and followed by the first 16 bytes of an
+# HMAC-SHA256 over the list's name, its ordering and those 24 bytes: 40 bytes, sent as 54
+# characters of unpadded URL-safe base64. Only this API can make one, and each list takes only
+# its own: another list's cursor, a modified one or anything else is a 422 naming `cursor`.
+#
+# The key is derived from JWT_SECRET (HMAC-SHA256 of a fixed label), so every API process of a
+# deployment shares it and it survives restarts; rotating JWT_SECRET invalidates outstanding
+# cursors (a client starts again from the first page). Under RS256 the secret is not used for
+# tokens but still keys cursors, so it must be set to a random value there too (docs/api.md).
+
+CURSOR_KEY_LABEL = b"challenges api cursor key v1"
+CURSOR_TAG_BYTES = 16
+CURSOR_POSITION = struct.Struct(">q16s")  # microseconds since the epoch, row id
+CURSOR_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MICROSECOND = dt.timedelta(microseconds=1)
 
 
-def decode_cursor(cursor: str | None) -> tuple[dt.datetime | None, str | None]:
-    if cursor is None:
-        return None, None
-    try:
-        at, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.datetime.fromisoformat(at), str(uuid.UUID(row_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise validation_error({"cursor": ["Not a cursor this API gave out."]}) from None
+@dataclass(frozen=True)
+class Listing:
+    """A paginated list: its name and the timestamp column it is ordered by, newest first (ties
+    broken by id). Its cursors are signed for both."""
+    name: str
+    ordering: str
+
+    def signed_part(self) -> bytes:
+        return f"{self.name}\n{self.ordering} desc, id desc\n".encode()
 
 
-def page(rows: list[dict], limit: int, at_column: str) -> dict:
-    """Items plus the cursor of the next page (None on the last page)."""
-    next_cursor = encode_cursor(rows[-1][at_column], rows[-1]["id"]) if len(rows) == limit else None
-    return {"items": rows, "next_cursor": next_cursor}
+class Cursors:
+    """Gives out and checks the cursors of every paginated list (see above)."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+
+    @classmethod
+    def for_settings(cls, settings) -> "Cursors":
+        return cls(hmac.new(settings.jwt_secret.encode(), CURSOR_KEY_LABEL, hashlib.sha256).digest())
+
+    def _tag(self, listing: Listing, position: bytes) -> bytes:
+        return hmac.new(self.key, listing.signed_part() + position, hashlib.sha256).digest()[:CURSOR_TAG_BYTES]
+
+    def encode(self, listing: Listing, at: dt.datetime, row_id) -> str:
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=dt.timezone.utc)
+        position = CURSOR_POSITION.pack((at - EPOCH) // MICROSECOND, uuid.UUID(str(row_id)).bytes)
+        return base64.urlsafe_b64encode(position + self._tag(listing, position)).decode().rstrip("=")
+
+    def decode(self, listing: Listing, cursor: str | None) -> tuple[dt.datetime | None, str | None]:
+        """The position `cursor` names in `listing`, (None, None) without one; a 422 naming
+        `cursor` unless this list gave it out."""
+        if cursor is None:
+            return None, None
+        size = CURSOR_POSITION.size + CURSOR_TAG_BYTES
+        if len(cursor) != -(-size * 4 // 3) or not CURSOR_CHARS.fullmatch(cursor):
+            raise foreign_cursor()
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (ValueError, binascii.Error):
+            raise foreign_cursor() from None
+        position, tag = raw[:CURSOR_POSITION.size], raw[CURSOR_POSITION.size:]
+        # The signature, and the one spelling of those bytes (base64's spare bits unset).
+        if (len(raw) != size or not hmac.compare_digest(tag, self._tag(listing, position))
+                or base64.urlsafe_b64encode(raw).decode().rstrip("=") != cursor):
+            raise foreign_cursor()
+        micros, row_id = CURSOR_POSITION.unpack(position)
+        try:
+            return EPOCH + micros * MICROSECOND, str(uuid.UUID(bytes=row_id))
+        except OverflowError:
+            raise foreign_cursor() from None
+
+    def page(self, listing: Listing, rows: list[dict], limit: int) -> dict:
+        """Items plus the cursor of the next page (None on the last page)."""
+        last = rows[-1] if rows and len(rows) == limit else None
+        next_cursor = self.encode(listing, last[listing.ordering], last["id"]) if last else None
+        return {"items": rows, "next_cursor": next_cursor}
+
+
+def foreign_cursor() -> Problem:
+    return validation_error({"cursor": ["Not a cursor this list gave out: send its own `next_cursor`, "
+                                        "or leave `cursor` out for the first page."]})
 
 
 class BodySizeLimit:

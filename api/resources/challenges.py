@@ -13,7 +13,7 @@ from api.schemas import (
     ChallengeCompleted, ChallengeCreate, ChallengeDetail, ChallengeListQuery, ChallengePage,
     ChallengeRetried, ChallengeRetry, ChallengesCreated, ChallengeStats, ChallengeStatusChange,
     RetryChain, QuitReasons)
-from api.validation import decode_cursor, load_body, load_query, page
+from api.validation import Listing, load_body, load_query
 from workers.challenge_access import check_access, check_latest_round
 from workers.event_log import EventLogUnavailable
 from workers.insights import encouragement_for
@@ -238,6 +238,9 @@ class ChallengeItem:
                                                         status="pending", side="from_user_id"))
 
 
+CHALLENGES = Listing("challenges/list", ordering="created_at")
+
+
 class ChallengeList:
     openapi = {"get": Op("listChallenges", "Your challenge history",
                          query=ChallengeListQuery, response=ChallengePage,
@@ -245,18 +248,18 @@ class ChallengeList:
                                      "(`filter`), sent, received or both (`direction`). `won` and "
                                      "`lost` are from your side.")}
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, cursors):
+        self.db, self.cursors = db, cursors
 
     def on_get(self, req, resp):
         query = load_query(req, LIST_QUERY)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(CHALLENGES, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             rows = list(Q.list_challenges(conn, user_id=caller, direction=query["direction"],
                                           filter=query["filter"], cursor_at=cursor_at,
                                           cursor_id=cursor_id, limit=query["limit"]))
-        result = page(rows, query["limit"], "created_at")
+        result = self.cursors.page(CHALLENGES, rows, query["limit"])
         result["items"] = [challenge_view(row, caller) for row in rows]
         resp.media = result
 

@@ -10,7 +10,7 @@ from api.openapi import Op
 from api.schemas import (
     CommunityChallenge, CommunityChallengeCreate, CommunityChallengeCreated, CommunityChallengePage,
     CommunityJoined, CommunityLeaderboard, CommunityLeaderboardQuery, Page, Participations)
-from api.validation import decode_cursor, load_body, load_query, page
+from api.validation import Listing, load_body, load_query
 from workers.community_rules import check_joinable, percentage
 
 CREATE, PAGE, LEADERBOARD_QUERY = CommunityChallengeCreate(), Page(), CommunityLeaderboardQuery()
@@ -24,6 +24,9 @@ def challenge_view(row: dict) -> dict:
 
 def participation_view(row: dict) -> dict:
     return {**row, "percentage": percentage(row["total"], row["target"])}
+
+
+COMMUNITY_CHALLENGES = Listing("community-challenges", ordering="created_at")
 
 
 class CommunityChallenges:
@@ -40,8 +43,8 @@ class CommunityChallenges:
                               "days left and whether you have joined."),
     }
 
-    def __init__(self, db, dispatcher):
-        self.db, self.dispatcher = db, dispatcher
+    def __init__(self, db, dispatcher, cursors):
+        self.db, self.dispatcher, self.cursors = db, dispatcher, cursors
 
     def on_post(self, req, resp):
         if req.context.caller.role not in CREATOR_ROLES:
@@ -52,12 +55,12 @@ class CommunityChallenges:
 
     def on_get(self, req, resp):
         query = load_query(req, PAGE)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(COMMUNITY_CHALLENGES, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             rows = list(Q.list_community_challenges(conn, user_id=caller, cursor_at=cursor_at,
                                                     cursor_id=cursor_id, limit=query["limit"]))
-        listed = page(rows, query["limit"], "created_at")
+        listed = self.cursors.page(COMMUNITY_CHALLENGES, rows, query["limit"])
         resp.media = {**listed, "items": [challenge_view(row) for row in listed["items"]]}
 
 

@@ -1,7 +1,7 @@
 from api.db import Q
 from api.openapi import Op
 from api.schemas import FeedPage, Page
-from api.validation import decode_cursor, load_query, page
+from api.validation import Listing, load_query
 
 PAGE = Page()
 
@@ -15,21 +15,24 @@ def feed_item(row: dict) -> dict:
                      "avatar_url": row["avatar_url"]}}
 
 
+FEED = Listing("feed", ordering="created_at")
+
+
 class Feed:
     openapi = {"get": Op("listFeed", "Your activity feed", query=Page, response=FeedPage,
                          description="Your posts and your friends' posts, newest first; "
                                      "`can_beat_this` marks a friend's workout you can take on.")}
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, cursors):
+        self.db, self.cursors = db, cursors
 
     def on_get(self, req, resp):
         query = load_query(req, PAGE)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(FEED, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             rows = list(Q.feed(conn, user_id=caller, cursor_at=cursor_at, cursor_id=cursor_id,
                                limit=query["limit"]))
-        result = page(rows, query["limit"], "created_at")
+        result = self.cursors.page(FEED, rows, query["limit"])
         result["items"] = [feed_item(row) for row in rows]
         resp.media = result

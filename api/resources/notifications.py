@@ -3,7 +3,7 @@ from api.errors import not_found
 from api.openapi import Op
 from api.schemas import (
     NotificationMarkedRead, NotificationPage, NotificationQuery, NotificationsMarkedRead)
-from api.validation import decode_cursor, load_query, page
+from api.validation import Listing, load_query
 
 QUERY = NotificationQuery()
 
@@ -18,25 +18,28 @@ def notification_item(row: dict) -> dict:
             "actor": actor}
 
 
+NOTIFICATIONS = Listing("notifications", ordering="created_at")
+
+
 class Notifications:
     openapi = {"get": Op("listNotifications", "Your notifications", query=NotificationQuery,
                          response=NotificationPage,
                          description="Newest first, with the unread count; `unread=true` for "
                                      "unread ones only.")}
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, cursors):
+        self.db, self.cursors = db, cursors
 
     def on_get(self, req, resp):
         query = load_query(req, QUERY)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(NOTIFICATIONS, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             rows = list(Q.list_notifications(conn, user_id=caller, unread_only=query["unread"],
                                              cursor_at=cursor_at, cursor_id=cursor_id,
                                              limit=query["limit"]))
             unread = Q.count_unread(conn, user_id=caller)
-        result = page(rows, query["limit"], "created_at")
+        result = self.cursors.page(NOTIFICATIONS, rows, query["limit"])
         result["items"] = [notification_item(row) for row in rows]
         result["unread_count"] = unread
         resp.media = result

@@ -3,10 +3,13 @@
 from api.db import Q
 from api.openapi import Op
 from api.schemas import Page, Points
-from api.validation import decode_cursor, load_query, page
+from api.validation import Listing, load_query
 from workers.points import streak_multiplier, streak_now
 
 PAGE = Page()
+
+
+POINTS_LEDGER = Listing("points", ordering="created_at")
 
 
 class PointsResource:
@@ -14,12 +17,12 @@ class PointsResource:
                          description="Your points total, current streak and multiplier, and the "
                                      "ledger of awards newest first.")}
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, cursors):
+        self.db, self.cursors = db, cursors
 
     def on_get(self, req, resp):
         query = load_query(req, PAGE)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(POINTS_LEDGER, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             total = Q.points_total(conn, user_id=caller)
@@ -28,4 +31,4 @@ class PointsResource:
                                         limit=query["limit"]))
         current, next_log = streak_now(streaks["today"] or 0, streaks["yesterday"] or 0) if streaks else (0, 1)
         resp.media = {"total": total, "current_streak": current,
-                      "multiplier": float(streak_multiplier(next_log)), **page(rows, query["limit"], "created_at")}
+                      "multiplier": float(streak_multiplier(next_log)), **self.cursors.page(POINTS_LEDGER, rows, query["limit"])}

@@ -3,9 +3,12 @@ import uuid
 from api.db import Q
 from api.openapi import Op
 from api.schemas import Page, WorkoutLog, WorkoutLogged, WorkoutPage
-from api.validation import decode_cursor, load_body, load_query, page
+from api.validation import Listing, load_body, load_query
 
 WORKOUT_LOG, PAGE = WorkoutLog(), Page()
+
+
+WORKOUTS = Listing("workouts", ordering="performed_at")
 
 
 class Workouts:
@@ -21,8 +24,8 @@ class Workouts:
                   description="Newest first (by performed_at)."),
     }
 
-    def __init__(self, db, dispatcher):
-        self.db, self.dispatcher = db, dispatcher
+    def __init__(self, db, dispatcher, cursors):
+        self.db, self.dispatcher, self.cursors = db, dispatcher, cursors
 
     def on_post(self, req, resp):
         workout = load_body(req, WORKOUT_LOG)
@@ -31,9 +34,9 @@ class Workouts:
 
     def on_get(self, req, resp):
         query = load_query(req, PAGE)
-        cursor_at, cursor_id = decode_cursor(query["cursor"])
+        cursor_at, cursor_id = self.cursors.decode(WORKOUTS, query["cursor"])
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             rows = list(Q.list_workouts(conn, user_id=caller, cursor_at=cursor_at,
                                         cursor_id=cursor_id, limit=query["limit"]))
-        resp.media = page(rows, query["limit"], "performed_at")
+        resp.media = self.cursors.page(WORKOUTS, rows, query["limit"])
