@@ -11,16 +11,13 @@ import logging
 
 from sql import queries
 from workers.ratings import MODEL, play
-from workers.seasons import ended_seasons, period_of
+from workers.seasons import CLOSE_GRACE, ended_seasons, period_of
 
 Q = queries("jobs")
 log = logging.getLogger(__name__)
 USER_BATCH = 2000
 RATING_BATCH = 1000
 REPLAY_FETCH = 10_000
-# A result committed just after midnight may carry a time just before it: a season is closed
-# this long after it ended.
-CLOSE_GRACE = dt.timedelta(minutes=5)
 
 
 def close_ended_seasons(conn, now: dt.datetime | None = None) -> list[str]:

@@ -11,6 +11,9 @@ PERIODS = ("all", "week", "month")
 ALL = "all"
 WEEK_KEY = re.compile(r"^(\d{4})-W(\d{2})$")
 MONTH_KEY = re.compile(r"^(\d{4})-(\d{2})$")
+# A result committed just after midnight may carry a time just before it: a season is final (and
+# the scheduler closes it) this long after it ended.
+CLOSE_GRACE = dt.timedelta(minutes=5)
 
 
 def season_of(period: str, at: dt.datetime) -> str:
@@ -52,6 +55,12 @@ def season_end(season: str) -> dt.datetime:
     if WEEK_KEY.match(season):
         return start + dt.timedelta(days=7)
     return (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def is_final(season: str, now: dt.datetime) -> bool:
+    """Whether `season` ended (CLOSE_GRACE ago) by `now`, so no result can still count in it:
+    never for 'all'."""
+    return season != ALL and season_end(season) + CLOSE_GRACE <= now
 
 
 def ended_seasons(now: dt.datetime, back: int = 2) -> list[str]:

@@ -5,7 +5,7 @@ from api.errors import validation_error
 from api.openapi import Op
 from api.schemas import Leaderboard, LeaderboardQuery
 from api.validation import load_query
-from workers.seasons import period_of, season_of, season_start
+from workers.seasons import is_final, period_of, season_of, season_start
 
 QUERY = LeaderboardQuery()
 STATS = ("wins", "losses", "quits", "win_rate", "retries", "retries_won", "challenges_sent")
@@ -37,10 +37,15 @@ def ranking(conn, caller: str, *, scope: str, season: str, order: str, limit: in
     return list(Q.leaderboard_global(conn, user_id=caller, season=season, limit=limit))
 
 
-def read_board(conn, caller: str, *, scope: str, season: str, order: str = "wins", limit: int = 20) -> dict:
-    """A closed season's final board is kept under 'final:<season>' (jobs/leaderboards.py)."""
-    final = Q.season_closed(conn, season=season)
-    rows = ranking(conn, caller, scope=scope, season=f"final:{season}" if final else season, order=order,
+def read_board(conn, caller: str, *, scope: str, season: str, order: str = "wins", limit: int = 20,
+               now: dt.datetime | None = None) -> dict:
+    """A closed season's final board is kept under 'final:<season>' (jobs/leaderboards.py). A
+    season that ended but was never closed (it ended before closing shipped, or while the
+    scheduler was down for longer than it looks back) is final too, with its live counters: no
+    result can count in it any more."""
+    closed = Q.season_closed(conn, season=season)
+    final = closed or is_final(season, now or dt.datetime.now(dt.timezone.utc))
+    rows = ranking(conn, caller, scope=scope, season=f"final:{season}" if closed else season, order=order,
                    limit=limit)
     me = [row for row in rows if str(row["user_id"]) == caller][-1]
     return {"scope": scope, "period": period_of(season), "season": season, "order": order, "final": final,
@@ -65,7 +70,8 @@ class ChallengeLeaderboard:
     def on_get(self, req, resp):
         query = load_query(req, QUERY)
         caller = req.context.caller.id
-        season = requested_season(query, dt.datetime.now(dt.timezone.utc))
+        now = dt.datetime.now(dt.timezone.utc)
+        season = requested_season(query, now)
         with self.db.reading(caller) as conn:
             resp.media = read_board(conn, caller, scope=query["scope"], season=season, order=query["order"],
-                                    limit=query["limit"])
+                                    limit=query["limit"], now=now)
