@@ -38,6 +38,7 @@ class ReadDatabase:
     def __init__(self, url: str, size: int, *, timeout: float, connect_timeout: int,
                  statement_timeout: float):
         self.timeout, self.statement_timeout, self.unreachable = timeout, statement_timeout, False
+        self._time_zones: frozenset[str] | None = None
         self.pool = ConnectionPool(url, min_size=1, max_size=size, open=False, name="api", timeout=timeout,
                                    connection_class=BoundedConnection,
                                    kwargs=connection_kwargs(statement_timeout, connect_timeout),
@@ -74,6 +75,16 @@ class ReadDatabase:
             yield conn
         finally:
             self._give_back(conn)
+
+    def time_zones(self) -> frozenset[str]:
+        """The time zone names this PostgreSQL knows (pg_timezone_names, readable by any role),
+        read once per process: its tzdata may be older than Python's, and a zone it does not
+        know would fail every statement that counts in it. Two first reads at once both read,
+        and agree."""
+        if self._time_zones is None:
+            with self.reading(None) as conn:
+                self._time_zones = frozenset(row["name"] for row in Q.time_zone_names(conn))
+        return self._time_zones
 
     def read_as(self, query, caller_id: str, **params):
         """What `query(conn, caller=caller_id, **params)` answers. The query must set the

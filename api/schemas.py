@@ -69,14 +69,21 @@ def finite_number(**range_args):
     return fields.Float(required=True, allow_nan=False, validate=validate.Range(**range_args))
 
 
+# Names of tzdata that are no place's time: "localtime" is whatever the server's clock is set to,
+# "Factory" is "local time unknown" (-00), "posixrules" is a template for POSIX TZ strings.
+# Legacy names that are real zones or links (EST5EDT, US/Eastern, Etc/GMT+5) are accepted.
+PSEUDO_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 # Looked up in a set, never on disk: a name is checked before it can reach the file system
-# (where "Europe" is a directory and 256 bytes is too long a file name).
-TIME_ZONES = frozenset(zoneinfo.available_timezones())
+# (where "Europe" is a directory and 256 bytes is too long a file name). A name must also be one
+# the database knows, which PUT /me checks next (ReadDatabase.time_zones): PostgreSQL counts
+# streaks in it, and its tzdata may be older than Python's.
+TIME_ZONES = frozenset(zoneinfo.available_timezones()) - PSEUDO_ZONES
+TIME_ZONE_RULE = "Must be an IANA time zone name that names a place, e.g. Europe/Berlin."
 
 
 def valid_timezone(name: str) -> None:
     if name not in TIME_ZONES:
-        raise ValidationError("Must be an IANA time zone name, e.g. Europe/Berlin.")
+        raise ValidationError(TIME_ZONE_RULE)
 
 
 class ProfileUpdate(Schema):
@@ -226,7 +233,9 @@ class CommunityChallengeCreate(Schema):
 
 class Page(Schema):
     cursor = fields.Str(load_default=None, validate=validate.Length(min=1), metadata={
-        "description": "The `next_cursor` of the previous page; leave it out for the first."})
+        "description": "The `next_cursor` of the previous page of this same list; leave it out for "
+                       "the first. Cursors are opaque and signed: one this list did not give out "
+                       "(another list's, a modified one) is a 422 naming `cursor`."})
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -544,7 +553,8 @@ class WorkoutItem(Response):
 
 class WorkoutPage(Response):
     items = fields.List(fields.Nested(WorkoutItem))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class WorkoutPost(Response):
@@ -589,7 +599,8 @@ class FeedItem(Response):
 
 class FeedPage(Response):
     items = fields.List(fields.Nested(FeedItem))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class Comparison(Response):
@@ -650,7 +661,8 @@ class ChallengeDetail(Challenge):
 
 class ChallengePage(Response):
     items = fields.List(fields.Nested(Challenge))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class ChainLink(Challenge):
@@ -706,8 +718,9 @@ class Leaderboard(Response):
     period = fields.Str(validate=one_of(PERIODS))
     season = fields.Str(metadata={"description": "`all`, or the week (`2026-W49`) or month (`2026-12`) shown."})
     order = fields.Str(validate=one_of(["wins", "rating"]))
-    final = fields.Bool(metadata={"description": "True for a season that has ended and been closed: "
-                                                 "its board no longer changes."})
+    final = fields.Bool(metadata={"description": "True for every week or month that has ended (a few "
+                                                 "minutes after its last second): no result counts in "
+                                                 "it any more. False for the current season and all time."})
     items = fields.List(fields.Nested(LeaderboardRow))
     me = fields.Nested(LeaderboardRow)
 
@@ -772,7 +785,8 @@ class Notification(Response):
 class NotificationPage(Response):
     items = fields.List(fields.Nested(Notification))
     unread_count = fields.Int()
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class Insights(Response):
@@ -833,7 +847,8 @@ class CommunityChallengeCreated(Response):
 
 class CommunityChallengePage(Response):
     items = fields.List(fields.Nested(CommunityChallenge))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class Participation(Response):
@@ -900,7 +915,8 @@ class Points(Response):
                                           "in your time zone, up to today (or yesterday)."})
     multiplier = fields.Float(metadata={"description": "What a workout or habit logged now is multiplied by."})
     items = fields.List(fields.Nested(PointsEntry))
-    next_cursor = fields.Str(allow_none=True, metadata={"description": "null on the last page."})
+    next_cursor = fields.Str(allow_none=True, metadata={
+        "description": "The `cursor` of the next page, for this list only (opaque); null on the last page."})
 
 
 class Health(Response):

@@ -6,6 +6,7 @@ pitfall of preforking servers; numbers come back as floats so results serialise 
 
 import datetime as dt
 import json
+import logging
 import threading
 from functools import partial
 
@@ -78,8 +79,19 @@ def connection_kwargs(statement_timeout: float, connect_timeout: int) -> dict:
 
 def configure_connection(conn: psycopg.Connection, statement_timeout: float | None = None) -> None:
     conn.adapters.register_loader("numeric", FloatLoader)
+    conn.add_notice_handler(log_warning)
     if statement_timeout is not None:
         conn.answer_within = statement_timeout + ANSWER_MARGIN_SECONDS
+
+
+SERVER_LOG = logging.getLogger("workers.db")
+
+
+def log_warning(notice: psycopg.errors.Diagnostic) -> None:
+    """A WARNING the database raised for a statement (a user's time zone it does not know,
+    counted as UTC: sql/migrations/0018): one log line. Lesser notices are not logged."""
+    if notice.severity_nonlocalized == "WARNING":
+        SERVER_LOG.warning("PostgreSQL: %s", notice.message_primary)
 
 
 def keep_reconnecting(pool: ConnectionPool) -> None:

@@ -1,7 +1,7 @@
 from api.db import Q
-from api.errors import Problem, not_found
+from api.errors import Problem, not_found, validation_error
 from api.openapi import Op
-from api.schemas import MyProfile, ProfileChange, ProfileUpdate, UserProfile
+from api.schemas import TIME_ZONE_RULE, MyProfile, ProfileChange, ProfileUpdate, UserProfile
 from api.validation import load_body
 from workers.ratings import rating_view
 
@@ -34,6 +34,10 @@ class Me:
 
     def on_put(self, req, resp):
         changes = load_body(req, PROFILE_UPDATE)
+        if "timezone" in changes and changes["timezone"] not in self.db.time_zones():
+            # Python's tzdata knows it, the database's does not (older): every streak counted
+            # in it would fail.
+            raise validation_error({"timezone": [TIME_ZONE_RULE + " This server does not know that one."]})
         self.dispatcher.submit(req, resp, actor="users.update_profile", payload=changes)
 
 

@@ -319,6 +319,10 @@ SELECT l.id, l.action, l.points, l.base_points, l.multiplier, l.streak_days, l.s
  ORDER BY l.created_at DESC, l.id DESC
  LIMIT :limit;
 
+-- name: time_zone_names
+-- Every time zone name this PostgreSQL knows (its tzdata may be older than Python's).
+SELECT name FROM pg_timezone_names;
+
 -- name: streaks^
 -- The streak up to today and up to yesterday, in the user's own time zone.
 SELECT activity_streak(:user_id, today) AS today, activity_streak(:user_id, today - 1) AS yesterday
