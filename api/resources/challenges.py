@@ -28,8 +28,10 @@ RESULT_BY_STATUS = {"pending": "pending", "accepted": "in_progress", "declined":
 
 
 def caller_result(row: dict, sent: bool) -> str:
-    """The outcome from the caller's side: a sent challenge is a victory when the opponent
-    did not beat it, and failed when they did."""
+    """The outcome from the caller's side: a completed challenge you sent is a victory when the
+    opponent did not beat it, and failed when they did; one they quit is `quit` for both of you
+    (the history's Quit tab, with their reason), and counts in neither `beaten` nor `defended`.
+    `row["status"]` is as read through challenges_as_seen: `expired` from `expires_at` on."""
     if row["status"] != "completed":
         return RESULT_BY_STATUS[row["status"]]
     return "victory" if row["did_beat"] != sent else "failed"

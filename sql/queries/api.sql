@@ -101,10 +101,11 @@ SELECT f.id, f.user_id, f.activity_type, f.workout_log_id, are_friends(f.user_id
   FROM activity_feed f WHERE f.id = :id;
 
 -- name: get_challenge^
+-- challenges_as_seen (0019): a pending challenge past its expiry reads as expired at once.
 SELECT c.*, c.expires_at <= now() AS is_expired,
        f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
-  FROM workout_challenges c
+  FROM challenges_as_seen c
   JOIN public_profiles f ON f.id = c.from_user_id
   JOIN public_profiles t ON t.id = c.to_user_id
  WHERE c.id = :id;
@@ -117,9 +118,11 @@ SELECT * FROM challenge_state_as(:caller, :id);
 
 -- name: list_challenges
 -- The history screen. Sent and received are read from their own indexes and merged; `won` and
--- `lost` are from the caller's side (a sent challenge is won when the opponent did not beat it).
+-- `lost` are from the caller's side (a sent challenge is won when the opponent completed it
+-- without beating it); `quit` is an abandoned challenge, sent or received. Read through
+-- challenges_as_seen (0019), so a pending challenge past its expiry is expired, not pending.
 WITH sent AS (
-    SELECT c.* FROM workout_challenges c
+    SELECT c.* FROM challenges_as_seen c
      WHERE :direction IN ('all', 'sent') AND c.from_user_id = :user_id
        AND CASE :filter WHEN 'won' THEN c.status = 'completed' AND NOT c.did_beat
                         WHEN 'lost' THEN c.status = 'completed' AND c.did_beat
@@ -130,7 +133,7 @@ WITH sent AS (
      ORDER BY c.created_at DESC, c.id DESC
      LIMIT :limit
 ), received AS (
-    SELECT c.* FROM workout_challenges c
+    SELECT c.* FROM challenges_as_seen c
      WHERE :direction IN ('all', 'received') AND c.to_user_id = :user_id
        AND CASE :filter WHEN 'won' THEN c.status = 'completed' AND c.did_beat
                         WHEN 'lost' THEN c.status = 'completed' AND NOT c.did_beat
@@ -156,7 +159,7 @@ SELECT c.*, chain.depth,
        f.display_name AS from_display_name, f.avatar_url AS from_avatar_url,
        t.display_name AS to_display_name, t.avatar_url AS to_avatar_url
   FROM challenge_retry_chains chain
-  JOIN workout_challenges c ON c.id = chain.challenge_id
+  JOIN challenges_as_seen c ON c.id = chain.challenge_id
   JOIN public_profiles f ON f.id = c.from_user_id
   JOIN public_profiles t ON t.id = c.to_user_id
  WHERE chain.root_challenge_id = (SELECT root_challenge_id FROM challenge_retry_chains
@@ -165,9 +168,11 @@ SELECT c.*, chain.depth,
 
 -- name: challenge_stats^
 -- docs/domain.md, "History, stats and the leaderboard". As the challenged, won/lost/quit/in
--- progress; as the challenger,
--- beaten (the opponent beat it) and defended (the opponent lost or quit). The win rate is
--- rounded as the leaderboard rounds it.
+-- progress; as the challenger, beaten (the opponent beat it: the sender's `lost` tab) and
+-- defended (the opponent completed it without beating it: the sender's `won` tab). A sent
+-- challenge the opponent quit is neither: it is a quit, in both athletes' `quit` tab. Read
+-- through challenges_as_seen (0019): a pending challenge past its expiry is not in progress. The
+-- win rate is rounded as the leaderboard rounds it.
 SELECT counts.*,
        COALESCE(round(won::numeric / NULLIF(won + lost + quit, 0), 4), 0) AS win_rate
   FROM (
@@ -176,9 +181,8 @@ SELECT count(*) FILTER (WHERE to_user_id = :user_id AND status = 'completed' AND
        count(*) FILTER (WHERE to_user_id = :user_id AND status = 'abandoned') AS quit,
        count(*) FILTER (WHERE to_user_id = :user_id AND status IN ('pending', 'accepted')) AS in_progress,
        count(*) FILTER (WHERE from_user_id = :user_id AND status = 'completed' AND did_beat) AS beaten,
-       count(*) FILTER (WHERE from_user_id = :user_id
-                          AND (status = 'abandoned' OR (status = 'completed' AND NOT did_beat))) AS defended
-  FROM workout_challenges
+       count(*) FILTER (WHERE from_user_id = :user_id AND status = 'completed' AND NOT did_beat) AS defended
+  FROM challenges_as_seen
  WHERE :user_id IN (from_user_id, to_user_id)
   ) counts;
 

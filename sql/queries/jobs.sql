@@ -8,6 +8,8 @@ SELECT pg_advisory_unlock(:lock_id);
 
 -- name: expire_due_challenges
 -- One batch: SKIP LOCKED leaves a challenge a worker is accepting right now to the next run.
+-- The reads already show these as expired since `expires_at` (challenges_as_seen, 0019); this
+-- makes it permanent, with `expired_at` the same moment they showed, and the trigger notifies.
 WITH due AS (
     SELECT id FROM workout_challenges
      WHERE status = 'pending' AND expires_at <= now()
@@ -15,7 +17,7 @@ WITH due AS (
      LIMIT :batch_size
        FOR UPDATE SKIP LOCKED
 )
-UPDATE workout_challenges c SET status = 'expired', expired_at = now()
+UPDATE workout_challenges c SET status = 'expired', expired_at = c.expires_at
   FROM due WHERE c.id = due.id
 RETURNING c.id;
 
