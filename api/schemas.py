@@ -2,6 +2,7 @@
 and the OpenAPI document is generated from the same classes."""
 
 import datetime as dt
+import unicodedata
 import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -29,9 +30,49 @@ def storable(text: str) -> None:
         raise ValidationError("Must be valid Unicode: an unpaired surrogate escape was sent.") from None
 
 
+def invisible(char: str) -> bool:
+    """Whitespace, or a character that shows nothing: Unicode's separators (Z*: U+00A0, U+3000,
+    U+2028...) and format characters (Cf: U+200B, U+200E, U+2060, U+FEFF...)."""
+    return char.isspace() or unicodedata.category(char) in {"Zs", "Zl", "Zp", "Cf"}
+
+
+def trimmed(text: str) -> str:
+    """`text` without invisible characters at either end (those inside, such as an emoji's
+    zero-width joiner, are kept)."""
+    start, end = 0, len(text)
+    while start < end and invisible(text[start]):
+        start += 1
+    while end > start and invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+BLANK = "Must not be blank."
+
+
 class Text(fields.Str):
+    """Free text: trimmed of invisible characters at both ends (`trimmed`) and storable. Blank
+    text, nothing left after trimming, is refused with "Must not be blank.", unless the field is
+    made with `blank_is_default=True`: then blank means "not given" and the field's documented
+    default (`load_default`) applies, as it does to a missing field."""
+
+    def __init__(self, *args, blank_is_default: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.blank_is_default = blank_is_default
+        rule = ("Trimmed of surrounding spaces and invisible characters; blank "
+                + ("counts as left out." if blank_is_default else "is refused."))
+        described = self.metadata.get("description")
+        self.metadata = {**self.metadata, "description": f"{described} {rule}" if described else rule}
+
+    def deserialize(self, value, *args, **kwargs):
+        if self.blank_is_default and isinstance(value, str) and not trimmed(value):
+            return self.load_default  # as if left out: no validator sees it
+        return super().deserialize(value, *args, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = trimmed(super()._deserialize(value, attr, data, **kwargs))
+        if not text:
+            raise ValidationError(BLANK)
         storable(text)
         return text
 
@@ -58,9 +99,17 @@ class Moment(fields.AwareDateTime):
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-def not_in_the_future(moment: dt.datetime) -> None:
-    """A log of something done: later than now (give or take a phone's clock) would let it
-    count for a challenge before it happened."""
+EARLIEST_LOG = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+LOG_TIME_RULE = ("When it was done: from 2000-01-01T00:00:00Z up to now (a phone's clock may run "
+                 "5 minutes fast); default now.")
+
+
+def log_time(moment: dt.datetime) -> None:
+    """When a logged workout or habit was done. Not before 2000: the app did not exist, and a
+    time like 0001-01-01 is a client's empty date, not a workout. Not later than now (give or
+    take a phone's clock): it would count for a challenge before it happened."""
+    if moment < EARLIEST_LOG:
+        raise ValidationError("Must not be before 2000-01-01T00:00:00Z.")
     if moment > dt.datetime.now(dt.timezone.utc) + CLOCK_SKEW:
         raise ValidationError("Must not be in the future.")
 
@@ -107,8 +156,10 @@ class WorkoutLog(Schema):
     duration_minutes = finite_number(min=MIN_DURATION_MINUTES, max=MAX_DURATION_MINUTES)
     total_volume = finite_number(min=0, max=MAX_VOLUME)
     volume_unit = Text(load_default="lb", validate=validate.OneOf(VOLUME_UNITS))
-    notes = Text(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    performed_at = Moment(load_default=None, allow_none=True, validate=not_in_the_future)
+    notes = Text(load_default=None, allow_none=True, blank_is_default=True,
+                 validate=validate.Length(max=1000))
+    performed_at = Moment(load_default=None, allow_none=True, validate=log_time,
+                          metadata={"description": LOG_TIME_RULE})
 
 
 QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
@@ -124,7 +175,8 @@ class ChallengeCreate(Schema):
     to_user_ids = fields.List(UUIDString(), validate=validate.Length(min=1, max=20))
     workout_log_id = UUIDString()
     activity_id = UUIDString()
-    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
+    message = Text(load_default=None, allow_none=True, blank_is_default=True,
+                   validate=validate.Length(max=MAX_MESSAGE))
 
     @validates_schema
     def one_kind(self, data, **kwargs):
@@ -160,27 +212,24 @@ class PartialStats(Schema):
     volume_unit = Text(load_default="lb", validate=validate.OneOf(VOLUME_UNITS))
 
 
-def not_blank(text: str) -> None:
-    if not text.strip():
-        raise ValidationError("Must not be blank.")
-
-
 class ChallengeAbandon(Schema):
-    quit_reason = Text(required=True, validate=[validate.Length(min=1, max=MAX_QUIT_REASON), not_blank],
+    quit_reason = Text(required=True, validate=[validate.Length(min=1, max=MAX_QUIT_REASON)],
                        metadata={"description": "One of GET /challenges/quit-reasons, or your own words."})
     partial_stats = fields.Nested(PartialStats, load_default=None, allow_none=True)
 
 
 class ChallengeRetry(Schema):
-    message = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE),
+    message = Text(load_default=None, allow_none=True, blank_is_default=True,
+                   validate=validate.Length(max=MAX_MESSAGE),
                    metadata={"description": 'Defaults to "Round 2! 💪" (3 for a third round, ...).'})
 
 
 class HabitLog(Schema):
-    habit_name = Text(required=True, validate=[validate.Length(min=1, max=80), not_blank])
+    habit_name = Text(required=True, validate=[validate.Length(min=1, max=80)])
     value = fields.Float(load_default=1, allow_nan=False, validate=validate.Range(min=0.01, max=10_000),
                          metadata={"description": "How much of the habit (glasses, pages...); default 1."})
-    logged_at = Moment(load_default=None, allow_none=True, validate=not_in_the_future)
+    logged_at = Moment(load_default=None, allow_none=True, validate=log_time,
+                       metadata={"description": LOG_TIME_RULE})
 
 
 COMMUNITY_TYPES = ("workouts", "duration", "volume", "habit")
@@ -188,17 +237,17 @@ MAX_TARGET = 1_000_000_000
 
 
 class CommunityChallengeCreate(Schema):
-    name = Text(required=True, validate=[validate.Length(min=1, max=120), not_blank])
-    description = Text(load_default="", validate=validate.Length(max=2000))
+    name = Text(required=True, validate=[validate.Length(min=1, max=120)])
+    description = Text(load_default="", blank_is_default=True, validate=validate.Length(max=2000))
     challenge_type = fields.Str(required=True, validate=validate.OneOf(COMMUNITY_TYPES),
                                 metadata={"description": "workouts: +1 per workout; duration: its "
                                           "minutes; volume: its kilograms; habit: +value per habit log."})
     habit_name = Text(load_default=None, allow_none=True,
-                      validate=[validate.Length(min=1, max=80), not_blank],
+                      validate=[validate.Length(min=1, max=80)],
                       metadata={"description": "habit only: count just this habit (any habit if absent)."})
     target_value = fields.Float(required=True, allow_nan=False,
                                 validate=validate.Range(min=0.01, max=MAX_TARGET))
-    unit = Text(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=30), not_blank],
+    unit = Text(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=30)],
                 metadata={"description": "Fixed for workouts (workouts), duration (minutes) and volume "
                           "(kg); a habit challenge's own word, default the habit's name."})
     duration_days = fields.Int(required=True, strict=True, validate=validate.Range(min=1, max=365))
@@ -284,7 +333,7 @@ class LeaderboardQuery(Schema):
 
 
 class InsightSearchQuery(Schema):
-    q = Text(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    q = Text(required=True, validate=[validate.Length(min=1, max=200)])
     limit = fields.Int(load_default=10, validate=validate.Range(min=1, max=50))
 
 
@@ -628,7 +677,9 @@ class Challenge(Response):
     workout_name = fields.Str()
     workout_data = fields.Nested(WorkoutStats, metadata={"description": "The target."})
     challenge_message = fields.Str(allow_none=True)
-    status = fields.Str(validate=one_of(CHALLENGE_STATUSES))
+    status = fields.Str(validate=one_of(CHALLENGE_STATUSES), metadata={
+        "description": "`expired` as soon as a pending challenge passes `expires_at` (then also "
+                       "`expired_at`), before the scheduler records it."})
     accepted_at = fields.DateTime(allow_none=True)
     declined_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
@@ -646,7 +697,10 @@ class Challenge(Response):
     updated_at = fields.DateTime()
     expires_at = fields.DateTime()
     direction = fields.Str(validate=one_of(["sent", "received"]))
-    result = fields.Str(validate=one_of(CHALLENGE_RESULTS), metadata={"description": "From your side."})
+    result = fields.Str(validate=one_of(CHALLENGE_RESULTS), metadata={
+        "description": "From your side. Received: how your attempt went. Sent: `victory` when your "
+                       "opponent completed it without beating your workout, `failed` when they beat "
+                       "it, `quit` when they quit (with their `quit_reason`); otherwise as received."})
     opponent = fields.Nested(UserSummary)
     comparison = fields.Nested(Comparison, allow_none=True)
     rating_change = fields.Nested(RatingChanges, allow_none=True, metadata={
