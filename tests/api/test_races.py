@@ -297,11 +297,12 @@ def test_a_challenge_that_expires_while_the_accept_is_queued_is_not_accepted(api
         expire_now(conn, pending)
         conn.commit()
 
-    # Then the job fails as invalid_state (expired), the challenge is still pending, John hears nothing
+    # Then the job fails as invalid_state (expired), the challenge was not accepted (it reads
+    # expired, before any sweep), John hears nothing
     job = poll_job(api, cast.sarah, location, timeout=JOB_TIMEOUT)
     assert job["status"] == "failed", job
     assert job["error"]["code"] == "invalid_state" and "expired" in job["error"]["detail"], job
-    assert challenge_state(api, cast.sarah, pending)["status"] == "pending"
+    assert challenge_state(api, cast.sarah, pending)["status"] == "expired"
     assert result_notifications(api, cast.john) == []
 
 
@@ -320,7 +321,7 @@ def test_an_expired_challenge_is_refused_by_the_api_and_by_the_worker(api, conn,
         accept_challenge(conn, user_id=cast.sarah, challenge_id=pending)
     assert (rejected.value.code, rejected.value.status) == ("invalid_state", 409)
     conn.rollback()
-    assert challenge_state(api, cast.sarah, pending)["status"] == "pending"
+    assert challenge_state(api, cast.sarah, pending)["status"] == "expired"  # not accepted; no sweep yet
 
 
 def test_the_expiry_job_tells_the_challenger_and_accept_is_refused_afterwards(api, conn, cast, pending):
