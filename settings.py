@@ -152,12 +152,15 @@ def value_problems(settings: Settings) -> list[str]:
              for name, choices in CHOICES.items() if normalised(name, getattr(settings, name)) not in choices]
     found += [f"{name.upper()}: must be at least {least}, not {getattr(settings, name)}"
               for name, least in MINIMUMS.items() if getattr(settings, name) < least]
-    found += [f"{name.upper()}: must be a port (1-65535), not {getattr(settings, name)}"
-              for name in PORTS if not 0 < getattr(settings, name) < 65536]
+    found += [f"{name.upper()}: must be a port ({lowest}-65535), not {getattr(settings, name)}"
+              for name, lowest in PORTS.items() if not lowest <= getattr(settings, name) < 65536]
     found += [f"{name.upper()}: must be a URL of {' or '.join(schemes)}, not {getattr(settings, name)!r}"
               for name, schemes in URL_SCHEMES.items() if not url_of(getattr(settings, name), schemes)]
     found += [f"{name.upper()}: must be a rate such as 120/minute, not {getattr(settings, name)!r}"
               for name in RATE_LIMITS if not is_rate(getattr(settings, name))]
+    if settings.jwt_public_key and not is_rsa_public_key(settings.jwt_public_key):
+        found.append("JWT_PUBLIC_KEY: must be an RSA public key in PEM (-----BEGIN PUBLIC KEY-----), "
+                     "or unset for HS256")
     return found
 
 
@@ -169,8 +172,9 @@ MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "exp
             "worker_pool_size": 1, "database_pool_timeout": 0.1, "database_connect_timeout": 2,
             "api_statement_timeout": 0.1, "worker_statement_timeout": 0.1, "scheduler_statement_timeout": 0.1,
             "redis_socket_timeout": 0.1, "redis_connect_timeout": 0.1, "max_request_body_bytes": 1,
-            "jwt_max_ttl_seconds": 1, "metrics_port": 0, "chroma_timeout_seconds": 0.1}
-PORTS = ("port", "scheduler_metrics_port")
+            "jwt_max_ttl_seconds": 1, "chroma_timeout_seconds": 0.1}
+# The lowest port each may name: METRICS_PORT=0 is metrics on the API's own port (development).
+PORTS = {"port": 1, "scheduler_metrics_port": 1, "metrics_port": 0}
 URL_SCHEMES = {"database_url": ("postgresql", "postgres"), "api_database_url": ("postgresql", "postgres"),
                "redis_url": ("redis", "rediss", "unix"), "chroma_url": ("http", "https")}
 RATE_LIMITS = ("rate_limit_mutations", "rate_limit_reads", "rate_limit_auth_failures", "rate_limit_search")
@@ -192,6 +196,18 @@ def is_rate(text: str) -> bool:
     try:
         parse(text)
     except ValueError:
+        return False
+    return True
+
+
+def is_rsa_public_key(text: str) -> bool:
+    """Whether RS256 tokens can be verified with `text`, as the API's verifier will (PyJWT)."""
+    from jwt.algorithms import RSAAlgorithm
+    from jwt.exceptions import InvalidKeyError
+
+    try:
+        RSAAlgorithm(RSAAlgorithm.SHA256).prepare_key(text)
+    except (InvalidKeyError, ValueError, TypeError):
         return False
     return True
 

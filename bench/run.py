@@ -54,6 +54,7 @@ from pathlib import Path
 
 import pgbench_complete
 from api.gunicorn_conf import WORKER_READY as GUNICORN_READY
+from jobs.dev import procfile_variables
 from jobs.local_servers import free_port, wait_for_port
 from loadgen import Connection, build_request, latency_summary, run_load
 from procfile import Command, local_bind, procfile_command
@@ -71,13 +72,6 @@ CHALLENGERS = 64
 DRAMATIQ_READY = "Worker process is ready for action."
 SCHEDULER_READY = "scheduler starting"
 START_TIMEOUT_SECONDS = 60
-# What a deploy could set to change a process (the Procfile's knobs and every setting): dropped
-# from the caller's environment, so the shipped defaults are what runs unless an option says so.
-PROCFILE_KNOBS = ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WORKER_POLL_MS", "WORKER_PROCESSES",
-                  "WORKER_THREADS", "CHROMA_PATH", "CHROMA_PORT", "WEB_HOST", "LOG_FORMAT", "LOG_LEVEL",
-                  "METRICS_PORT", "WORKER_METRICS_PORT", "WORKER_METRICS_DIR", "SCHEDULER_METRICS_PORT",
-                  "CHROMA_LOG_LEVEL")
-
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -141,8 +135,10 @@ def isolate_environment(names: Names, chroma_port: int, chroma_path: str, args) 
     """
     from settings import Settings
 
+    # What a deploy could set to change a process (every setting, and the Procfile's knobs): dropped
+    # from the caller's environment, so the shipped defaults are what runs unless an option says so.
     settings_names = {field.name.upper() for field in dataclasses.fields(Settings)}
-    for name in settings_names | set(PROCFILE_KNOBS):
+    for name in settings_names | procfile_variables():
         os.environ.pop(name, None)
     # A production secret of its own (the development one stops every process), and the API's
     # metrics on a free port rather than the shipped 9190.

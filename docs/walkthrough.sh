@@ -6,11 +6,12 @@
 #
 #   bash docs/walkthrough.sh http://127.0.0.1:8080/api/v1
 #
-# Against `challenges dev` (see the README): export the COACH_TOKEN line it prints first, or a
-# new coach is made. John and Sarah are new users every run, so what is said below is what comes
-# back whatever the database holds; their tokens come from `challenges token` (the CLI in
-# .venv/bin, or $CHALLENGES), which signs with the JWT_SECRET of its environment: the same
-# development secret `challenges dev` uses unless you set one.
+# Against `challenges dev` (see the README): export the COACH_TOKEN and ENVIRONMENT lines it
+# prints first, or a new coach is made. John and Sarah are new users every run, so what is said
+# below is what comes back whatever the database holds; their tokens come from `challenges token`
+# (the CLI in .venv/bin, or $CHALLENGES), which signs with the JWT_SECRET of its environment: the
+# same development secret `challenges dev` uses unless you set one (outside
+# ENVIRONMENT=development it refuses that secret).
 #
 # Every step is one curl with --fail-with-body: an HTTP error prints its problem+json and stops
 # the script (set -e). Mutations send `Prefer: wait=5`, so their answer is the finished job

@@ -17,6 +17,7 @@ then the embedded Redis and PostgreSQL, so that nothing logs a lost connection o
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +46,7 @@ WILDCARD_HOSTS = {"0.0.0.0", "::"}
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 # honcho's colours, in its order (ANSI foreground codes: cyan, yellow, green, magenta, red, blue).
 COLOURS = ("36", "33", "32", "35", "31", "34")
+PROCFILE_VARIABLE = re.compile(r"\$\{(\w+)")
 
 
 def start_embedded_postgres() -> str:
@@ -71,6 +73,12 @@ def start_embedded_redis() -> tuple[str, subprocess.Popen]:
                                stdout=subprocess.DEVNULL, start_new_session=True)
     wait_for_port(port, "embedded Redis", timeout=5)
     return f"redis://127.0.0.1:{port}/0", process
+
+
+def procfile_variables() -> set[str]:
+    """Every variable a Procfile line reads (`${NAME:-default}`): what a deployment sets to change
+    a process, and what a test or bench must not inherit from its caller."""
+    return {name for command in procfile_commands().values() for name in PROCFILE_VARIABLE.findall(command)}
 
 
 def procfile_commands() -> dict[str, str]:
@@ -217,7 +225,9 @@ def print_summary(host: str, port: int, env: dict, demo: str, token: str, coach_
               "signed with the development JWT secret")
     print(f"demo users:\n{demo.rstrip()}")
     print(f"\nexport TOKEN={token}\nexport COACH_TOKEN={coach_token}  "
-          f"# Coach Kim, role coach: may create community challenges\nCtrl-C stops everything.\n",
+          f"# Coach Kim, role coach: may create community challenges\n"
+          f"export ENVIRONMENT=development  # so that `challenges token` signs as these processes check\n"
+          f"Ctrl-C stops everything.\n",
           flush=True)
 
 

@@ -1,6 +1,8 @@
 """settings.py: what every process checks before it starts (settings.load_settings)."""
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from settings import DEV_JWT_SECRET, InvalidSettings, Settings, problems
 
@@ -25,6 +27,9 @@ def test_a_value_that_is_not_of_its_settings_type_is_named_with_the_type():
     ({"log_level": "loud"}, "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'loud'"),
     ({"api_pool_size": 0}, "API_POOL_SIZE: must be at least 1, not 0"),
     ({"port": 70000}, "PORT: must be a port (1-65535), not 70000"),
+    ({"metrics_port": 70000}, "METRICS_PORT: must be a port (0-65535), not 70000"),
+    ({"jwt_public_key": "not a key"}, "JWT_PUBLIC_KEY: must be an RSA public key in PEM (-----BEGIN PUBLIC KEY-----), "
+                                      "or unset for HS256"),
     ({"redis_url": "localhost:6379"}, "REDIS_URL: must be a URL of redis or rediss or unix, not 'localhost:6379'"),
     ({"rate_limit_search": "often"}, "RATE_LIMIT_SEARCH: must be a rate such as 120/minute, not 'often'"),
     ({"jwt_secret": "short"}, "JWT_SECRET: must be at least 32 bytes, not 5"),
@@ -49,8 +54,9 @@ def test_development_may_use_the_published_secret_and_the_public_metrics_port_an
 
 
 def test_an_rs256_deployment_still_needs_a_secret_of_its_own_for_the_cursors():
-    # Given production verifying tokens with a public key
-    public_key = "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----"
+    # Given production verifying tokens with an RSA public key
+    public_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
     # Then the published secret is still refused (it signs the pagination cursors), a random one is not
     assert [line.split(":")[0] for line in problems(Settings(jwt_public_key=public_key))] == ["JWT_SECRET"]

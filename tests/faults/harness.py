@@ -36,7 +36,7 @@ import psutil
 import psycopg
 import redis
 
-from jobs.dev import procfile_commands
+from jobs.dev import procfile_commands, procfile_variables
 from jobs.local_servers import ChromaServer, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +51,6 @@ CLIENT_TIMEOUT = 15.0         # a request not answered by then counts as a hang
 SERVICE_UNAVAILABLE_WITHIN = 3.0
 PROBLEM_JSON = "application/problem+json"
 # Procfile sizes and tool settings that are not in Settings but change how processes behave.
-PROCESS_ENV = ("WEB_CONCURRENCY", "WEB_THREADS", "WORKER_PROCESSES", "WORKER_THREADS", "WORKER_POLL_MS",
-               "CHROMA_PATH", "CHROMA_PORT", "API_DATABASE_URL")
 
 
 def monotonic() -> float:
@@ -402,7 +400,7 @@ def app_variables() -> set[str]:
     Procfile's own. The harness drops inherited values so the shipped defaults apply."""
     from settings import Settings
 
-    return {f.name.upper() for f in dataclasses.fields(Settings)} | set(PROCESS_ENV)
+    return {f.name.upper() for f in dataclasses.fields(Settings)} | procfile_variables()
 
 
 def system_env(servers: Servers, port: int, run_id: str) -> dict[str, str]:

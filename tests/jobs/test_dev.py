@@ -98,8 +98,11 @@ def listening_addresses(port: int) -> set[str]:
             if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port}
 
 
-def run_walkthrough(base_url: str, coach_token: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CHALLENGES": str(BIN / "challenges"), "COACH_TOKEN": coach_token}
+def run_walkthrough(base_url: str, coach_token: str, environment: str) -> subprocess.CompletedProcess:
+    """The walk-through in a shell where the README's export lines were pasted: ENVIRONMENT is the
+    one `challenges dev` printed, not the test session's."""
+    shell = {name: value for name, value in os.environ.items() if name != "ENVIRONMENT"}
+    env = {**shell, "CHALLENGES": str(BIN / "challenges"), "COACH_TOKEN": coach_token, "ENVIRONMENT": environment}
     return subprocess.run(["bash", "docs/walkthrough.sh", base_url], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=100)
 
@@ -118,10 +121,11 @@ def test_a_minute_of_the_walkthrough_leaves_a_calm_console_and_ctrl_c_stops_clea
         console.wait_for("Ctrl-C stops everything.", timeout=120)
         wait_for_port(port, "challenges dev's API", timeout=60)
         coach_token = re.search(r"^export COACH_TOKEN=(\S+)", console.text, re.MULTILINE).group(1)
+        environment = re.search(r"^export ENVIRONMENT=(\S+)", console.text, re.MULTILINE).group(1)
 
         # When the walk-through runs against it with the coach token it printed, and it runs on
         # for a minute in all
-        walkthrough = run_walkthrough(f"http://127.0.0.1:{port}/api/v1", coach_token)
+        walkthrough = run_walkthrough(f"http://127.0.0.1:{port}/api/v1", coach_token, environment)
         api_addresses = listening_addresses(port)
         api_metrics = re.search(r"^metrics: +(\S+) \(API\)", console.text, re.MULTILINE).group(1)
         metrics_status = httpx.get(api_metrics, timeout=10).status_code
