@@ -1,10 +1,10 @@
-"""gunicorn's own logs as every process writes them (workers/logs.py): its error log like any
+"""gunicorn's own logs as every process writes them (core/logs.py): its error log like any
 line, its access log one line per request with named fields, the request id among them."""
 
 import logging
 
 from api.request_ids import HEADER, ROUTE_KEY, USER_KEY
-from workers.logs import logging_config
+from core.logs import logging_config
 
 MISSING = "-"  # what gunicorn's atoms hold for anything the request or response did not have
 

@@ -17,11 +17,11 @@ from api.resources import (
     challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
     points, users, workouts)
 from api.validation import BodySizeLimit, Cursors
-from settings import Settings
-from workers.commands import JobStore
-from workers.connections import connect_redis
-from workers.db import json_default
-from workers.event_log import EventLog
+from core.commands import JobStore
+from core.connections import connect_redis
+from core.db import json_default
+from core.event_log import EventLog
+from core.settings import Settings
 
 API = "/api/v1"
 OPENAPI_DOCUMENT = {"type": "object", "description": "An OpenAPI 3.1 document: this one."}

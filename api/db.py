@@ -15,7 +15,7 @@ a SQL function that sets the caller in its first statement and reads in its next
 A read never holds a thread on a database that is gone: it waits at most `DATABASE_POOL_TIMEOUT`
 for a connection (PoolTimeout, answered as 503), and only QUICK_TIMEOUT_SECONDS while the pool
 knows the database is unreachable (its last reconnection attempt failed, none succeeded since).
-The pool keeps reconnecting (workers.db.keep_reconnecting), so a database that comes back is
+The pool keeps reconnecting (core.db.keep_reconnecting), so a database that comes back is
 found within a couple of seconds.
 """
 
@@ -24,9 +24,9 @@ from contextlib import contextmanager
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from sql import queries
-from workers.db import (
+from core.db import (
     ANSWER_MARGIN_SECONDS, RECONNECT_TIMEOUT_SECONDS, BoundedConnection, configure_connection, connection_kwargs, keep_reconnecting)
+from sql import queries
 
 Q = queries("api")
 QUICK_TIMEOUT_SECONDS = 0.1

@@ -13,9 +13,9 @@ import falcon
 from api.broker import ApiBroker
 from api.db import Q
 from api.errors import Problem, from_job_error, validation_error
-from workers.commands import FINAL_STATUSES, JobStore, build_message
-from workers.connections import UNAVAILABLE
-from workers.db import to_json
+from core.commands import FINAL_STATUSES, JobStore, build_message
+from core.connections import UNAVAILABLE
+from core.db import to_json
 
 log = logging.getLogger(__name__)
 MAX_WAIT_SECONDS = 10

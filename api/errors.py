@@ -5,8 +5,8 @@ from contextlib import contextmanager
 
 import falcon
 
-from workers.commands import CommandRejected
-from workers.connections import UNAVAILABLE
+from core.commands import CommandRejected
+from core.connections import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ ERROR_CODES = (*CODES_BY_STATUS.values(), "error", "internal_error", "idempotenc
                "idempotency_key_reused", "no_profile", "invalid_state", "not_friends", "self_challenge",
                "not_a_workout", "already_challenged", "already_joined", "challenge_full")
 
-# What each dependency (workers.connections.UNAVAILABLE) is called in a 503, and how many
+# What each dependency (core.connections.UNAVAILABLE) is called in a 503, and how many
 # seconds to wait before trying again.
 DEPENDENCIES = {"redis": ("Redis (jobs and the command queue)", 5), "postgres": ("PostgreSQL", 5),
                 "chromadb": ("ChromaDB (the event log)", 30)}

@@ -7,7 +7,7 @@ import uuid
 import falcon
 from marshmallow import fields, validate
 
-from api import schemas
+from api.schemas.fields import AnyOf
 from api.errors import CODES_BY_STATUS, ERROR_TYPE
 
 WHEN = "2026-11-30T18:30:00Z"
@@ -60,7 +60,7 @@ def value(name: str, field: fields.Field):
     choices = next((v.choices for v in field.validators if isinstance(v, validate.OneOf)), None)
     if choices:
         return list(choices)[0]
-    if isinstance(field, schemas.AnyOf):
+    if isinstance(field, AnyOf):
         return example(field.schemas[0])
     if isinstance(field, fields.Nested):
         return example(field.nested)
@@ -73,7 +73,7 @@ def fits(chosen, field: fields.Field) -> bool:
     """A chosen value stands for a plain field, or for any field that may be null."""
     if chosen is None:
         return field.allow_none
-    return not isinstance(field, (fields.Nested, fields.List, schemas.AnyOf))
+    return not isinstance(field, (fields.Nested, fields.List, AnyOf))
 
 
 def scalar(name: str, field: fields.Field):

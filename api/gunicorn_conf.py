@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from api.access_log import gunicorn_logging_config
-from settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 # Every line, the access log's included, as the other processes write them (LOG_FORMAT, LOG_LEVEL).
 try:

@@ -9,8 +9,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from marshmallow import fields
 
-from api import examples, schemas
+from api import examples
 from api.dispatch import MAX_WAIT_SECONDS
+from api.schemas.common import Job, ProblemDetails, Response
+from api.schemas.fields import AnyOf
 
 PATH_PARAM = re.compile(r"{(\w+)(?::(\w+))?}")
 PROBLEM = "ProblemDetails"
@@ -99,20 +101,20 @@ class Op:
 
 class ResponseConverter(OpenAPIConverter):
     """Lists every field of a response schema as required, but those marked `optional`
-    (see api.schemas.Response)."""
+    (see api.schemas.common.Response)."""
 
     def schema2jsonschema(self, schema):
         jsonschema = super().schema2jsonschema(schema)
         schema_class = schema if isinstance(schema, type) else type(schema)
-        if issubclass(schema_class, schemas.Response):
+        if issubclass(schema_class, Response):
             jsonschema["required"] = [name for name, value in jsonschema["properties"].items()
                                       if not schema_class._declared_fields[name].metadata.get("optional")]
         return jsonschema
 
 
 def any_of_schemas(self, field, **kwargs) -> dict:
-    """api.schemas.AnyOf as a JSON Schema anyOf of references to its schemas."""
-    if isinstance(field, schemas.AnyOf):
+    """api.schemas.fields.AnyOf as a JSON Schema anyOf of references to its schemas."""
+    if isinstance(field, AnyOf):
         return {"anyOf": [self.resolve_nested_schema(schema) for schema in field.schemas]}
     return {}
 
@@ -131,8 +133,8 @@ def job_schema(operation_id: str, op: Op) -> type:
     result = fields.Nested(op.result, allow_none=True,
                            metadata={"description": "What the command did; null until it has succeeded."})
     name = operation_id[0].upper() + operation_id[1:] + "Job"
-    return type(name, (schemas.Job,), {"result": result, **ids,
-                                       "__doc__": f"The job of `{operation_id}`."})
+    return type(name, (Job,), {"result": result, **ids,
+                               "__doc__": f"The job of `{operation_id}`."})
 
 
 def _problem(status: int) -> dict:
@@ -250,7 +252,7 @@ def build_spec(routes: list[tuple[str, object]]) -> dict:
                    info={"description": DESCRIPTION,
                          "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
-    spec.components.schema(PROBLEM, schema=schemas.ProblemDetails)
+    spec.components.schema(PROBLEM, schema=ProblemDetails)
     tags, jobs = {}, []
     for route, resource in documented(routes):
         path, params = openapi_path(route)

@@ -6,7 +6,7 @@ about that command."""
 import re
 import uuid
 
-from workers.logs import bind_log_context, clear_log_context, start_log_context
+from core.logs import bind_log_context, clear_log_context, start_log_context
 
 HEADER = "X-Request-ID"
 # What a client may choose: an id from its own tracing, never arbitrary bytes into the logs.

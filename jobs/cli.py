@@ -5,8 +5,8 @@ import argparse
 import os
 import sys
 
-from settings import Settings, load_settings
-from workers.logs import configure_logging
+from core.logs import configure_logging
+from core.settings import Settings, load_settings
 
 
 def cmd_check_config(args, settings: Settings) -> None:
@@ -22,7 +22,7 @@ def cmd_migrate(args, settings: Settings) -> None:
 
 
 def cmd_token(args, settings: Settings) -> None:
-    from api.auth import issue_token
+    from jobs.tokens import issue_token
 
     if args.ttl is not None and args.ttl > settings.jwt_max_ttl_seconds:
         sys.exit(f"--ttl: at most JWT_MAX_TTL_SECONDS ({settings.jwt_max_ttl_seconds}); the API "
@@ -39,8 +39,8 @@ def cmd_seed_demo(args, settings: Settings) -> None:
 
 
 def cmd_reindex(args, settings: Settings) -> None:
-    from workers.db import Database
-    from workers.event_log import EventLog, reindex
+    from core.db import Database
+    from core.event_log import EventLog, reindex
 
     log = EventLog.for_settings(settings)
     db = Database(settings.database_url, max_size=1)
@@ -83,8 +83,8 @@ def duration(text: str) -> int:
 
 def cmd_dead_letters(args, settings: Settings) -> None:
     from jobs import dead_letters
-    from workers.commands import JobStore
-    from workers.connections import connect_redis
+    from core.commands import JobStore
+    from core.connections import connect_redis
 
     with connect_redis(settings) as redis:
         namespace, job_of = settings.key("dramatiq"), JobStore(redis, settings).get

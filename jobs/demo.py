@@ -6,17 +6,17 @@ with progress, milestones and one completed. Ids are fixed, so seeding twice cha
 
 import uuid
 
-from sql import queries
-from workers.community import create_community_challenge, join_community_challenge
-from workers.habits import log_habit
-from workers.challenges import (abandon_challenge, accept_challenge, beat_this, complete_challenge,
+from core.db import Database
+from core.rules.challenges import (abandon_challenge, accept_challenge, beat_this, complete_challenge,
                                 create_challenges, retry_challenge)
-from workers.db import Database
-from workers.friends import request_friendship, accept_friendship
-from workers.users import update_profile
-from workers.workouts import log_workout
+from core.rules.community import create_community_challenge, join_community_challenge
+from core.rules.friends import request_friendship, accept_friendship
+from core.rules.habits import log_habit
+from core.rules.users import update_profile
+from core.rules.workouts import log_workout
+from sql import queries
 
-Q = queries("workers")
+Q = queries("core")
 DEMO = uuid.UUID("6f1d0c1e-0000-4000-8000-000000000000")
 NAMES = ["Alice", "Bob", "Carol", "Dan"]
 COACH = "Coach Kim"

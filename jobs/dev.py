@@ -28,9 +28,9 @@ from pathlib import Path
 
 import psycopg
 
+from core.logs import configure_logging
+from core.settings import DEV_JWT_SECRET, Settings
 from jobs.local_servers import free_port, wait_for_port
-from settings import DEV_JWT_SECRET, Settings
-from workers.logs import configure_logging
 
 VAR = Path("var")
 CHROMA_LOG = VAR / "chroma.log"

@@ -9,9 +9,9 @@ cannot see (a row changed with triggers off, a restore, a bug), and says what it
 import datetime as dt
 import logging
 
+from core.rules.ratings import MODEL, play
+from core.rules.seasons import CLOSE_GRACE, ended_seasons, period_of
 from sql import queries
-from workers.ratings import MODEL, play
-from workers.seasons import CLOSE_GRACE, ended_seasons, period_of
 
 Q = queries("jobs")
 log = logging.getLogger(__name__)

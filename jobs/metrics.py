@@ -8,10 +8,10 @@ import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from core.commands import COMMAND_QUEUE
+from core.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE
 from jobs.leaderboards import REPAIR_KINDS
 from sql import queries
-from workers.commands import COMMAND_QUEUE
-from workers.outbox import EVENT_LOG_QUEUE, EVENTS_QUEUE
 
 Q = queries("jobs")
 log = logging.getLogger("jobs.metrics")

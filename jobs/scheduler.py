@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 from apscheduler.events import EVENT_JOB_EXECUTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from core.db import Database
+from core.outbox import publish_message, schedule_indexing
+from core.settings import Settings
 from jobs import leaderboards, maintenance
 from jobs.metrics import MEASURE_INTERVAL_SECONDS, SchedulerMetrics, serve
-from settings import Settings
 from sql import queries
-from workers.db import Database
-from workers.outbox import publish_message, schedule_indexing
 
 Q = queries("jobs")
 log = logging.getLogger("jobs.scheduler")

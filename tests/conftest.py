@@ -42,7 +42,7 @@ os.environ["CHROMA_COLLECTION"] = f"events-{RUN_ID}"
 os.environ["EMBEDDING_FUNCTION"] = "minilm"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
-from settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 
 SETTINGS = Settings.from_env()
 TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
@@ -84,7 +84,7 @@ def database():
 
 @pytest.fixture(scope="session")
 def redis_client():
-    from workers.connections import connect_redis
+    from core.connections import connect_redis
 
     client = connect_redis(SETTINGS)
     yield client
@@ -104,7 +104,7 @@ def clean_state(request, database, redis_client):
 def conn(database):
     """A connection as the owning role, like a worker's (dict rows, numbers as floats)."""
     from psycopg.rows import dict_row
-    from workers.db import configure_connection
+    from core.db import configure_connection
 
     with psycopg.connect(database, row_factory=dict_row) as connection:
         configure_connection(connection)
@@ -116,7 +116,7 @@ def scheduler_conn(database):
     """A connection like the scheduler's: the owning role in autocommit, so every transaction a
     job opens is its own."""
     from psycopg.rows import dict_row
-    from workers.db import configure_connection
+    from core.db import configure_connection
 
     with psycopg.connect(database, row_factory=dict_row, autocommit=True) as connection:
         configure_connection(connection)

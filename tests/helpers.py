@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from falcon import testing
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS
 
 API = "/api/v1"

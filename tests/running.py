@@ -17,10 +17,10 @@ import psycopg
 from dramatiq.brokers.redis import RedisBroker
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.commands import build_message
 from jobs.dev import procfile_commands
 from jobs.local_servers import free_port, wait_for_port
 from tests.conftest import SETTINGS
-from workers.commands import build_message
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SECONDS = 60

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.auth import issue_token
-from settings import DEV_JWT_SECRET, Settings
+from core.settings import DEV_JWT_SECRET, Settings
+from jobs.tokens import issue_token
 from tests.running import Process, environment, names, scrape
 
 START_SECONDS = 60

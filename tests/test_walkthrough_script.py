@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent

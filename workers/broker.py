@@ -18,11 +18,11 @@ import psycopg
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware, Retries, TimeLimit, ShutdownNotifications, AgeLimit
 
-from workers.commands import COMMAND_QUEUE
-from workers.connections import UNAVAILABLE, unavailable_service
-from workers.logs import CommandLogging
+from core.commands import COMMAND_QUEUE
+from core.connections import UNAVAILABLE, unavailable_service
+from core.logs import clear_log_context, configure_logging, start_log_context
+from core.outbox import schedule_indexing
 from workers.metrics import MetricsAtBoot, worker_metrics
-from workers.outbox import schedule_indexing
 from workers.runtime import tell_redis, execute, jobs, redis_client, settings
 
 HEARTBEAT_TIMEOUT_MS = 30_000
@@ -89,6 +89,29 @@ class JobTracking(Middleware):
                 message.message_id, message.kwargs.get("user_id", ""), outcome))
 
 
+class CommandLogging(Middleware):
+    """The worker's side: sets up logging as a worker process boots (Dramatiq has configured its
+    own text lines by then; importing the actors configures nothing, so tests keep theirs), and
+    binds each message's request id, job, actor and caller to the lines of its processing."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def after_process_boot(self, broker) -> None:
+        configure_logging(self.settings)
+
+    def before_process_message(self, broker, message) -> None:
+        start_log_context(request_id=message.options.get("request_id"),
+                          job_id=message.kwargs.get("job_id"), actor=message.actor_name,
+                          user_id=message.kwargs.get("user_id"))
+
+    def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
+        clear_log_context()
+
+    def after_skip_message(self, broker, message) -> None:
+        clear_log_context()
+
+
 # Replaces a dead letter's body only while it is still dead (a retry may have moved it already).
 REPLACE_IF_DEAD = ('if redis.call("hexists", KEYS[1], ARGV[1]) == 1 then '
                    'redis.call("hset", KEYS[1], ARGV[1], ARGV[2]) end')
@@ -130,12 +153,14 @@ def actor(name: str, queue_name: str = COMMAND_QUEUE, max_retries: int = MAX_RET
                           time_limit=TIME_LIMIT_MS, retry_when=transient_within(max_retries))
 
 
-def command(name: str, rule):
+def command(name: str, rule, **configured):
     """Declare the actor `name` that carries out `rule(conn, user_id=..., **payload)`
-    exactly once per job. The rule stays a plain function, testable on a connection."""
+    exactly once per job. The rule stays a plain function, testable on a connection;
+    `configured` are the arguments it takes from this process's settings, not from the client."""
 
     def perform(job_id: str, user_id: str, **payload) -> None:
-        published = execute(job_id, name, user_id, lambda conn: rule(conn, user_id=user_id, **payload))
+        published = execute(job_id, name, user_id,
+                            lambda conn: rule(conn, user_id=user_id, **payload, **configured))
         if published:
             tell_redis(job_id, "handing its events to the event log",
                        lambda: schedule_indexing(redis_client, broker, settings))

@@ -1,5 +1,5 @@
 """Actors of the outbox: re-publishing the events a dead worker left behind, and the event log's
-indexer, which takes turns (workers/outbox.py) and indexes in batches (workers/event_log.py)."""
+indexer, which takes turns (core/outbox.py) and indexes in batches (core/event_log.py)."""
 
 import logging
 import threading
@@ -7,11 +7,12 @@ import time
 
 from dramatiq.middleware import Middleware
 
-from workers.broker import actor, broker
-from workers.connections import unavailable_service
-from workers.event_log import EventLog, has_events_to_index, index_pending
-from workers.outbox import (EVENT_LOG_QUEUE, EVENTS_QUEUE, INDEXING_TURN_MS, end_turn, extend_turn,
+from core.connections import unavailable_service
+from core.event_log import EventLog, has_events_to_index, index_pending
+from core.outbox import (EVENT_LOG_QUEUE, EVENTS_QUEUE, INDEXING_TURN_MS, end_turn, extend_turn,
                             index_message, publish_events, schedule_indexing)
+from workers.broker import actor, broker
+from workers.metrics import worker_metrics
 from workers.runtime import db, redis_client, settings
 
 logger = logging.getLogger("workers.events")
@@ -69,7 +70,8 @@ def take_turn(database, log: EventLog, redis, broker, settings, retry_delay_ms: 
             log.heartbeat(HEARTBEAT_TIMEOUT_SECONDS)
         with database.connection() as conn:
             drained = index_pending(conn, log, INDEX_BATCH, until=time.monotonic() + TURN_SECONDS,
-                                    after_batch=lambda: extend_turn(redis, settings))
+                                    after_batch=lambda: extend_turn(redis, settings),
+                                    indexed=worker_metrics().events_indexed)
     except Exception as error:
         if unavailable_service(error) not in {"chromadb", "postgres"}:
             raise
@@ -95,6 +97,7 @@ def publish(event_ids: list[str]) -> None:
     """Then has the indexer take them, as a command does after its commit."""
     with db.connection() as conn:
         published = publish_events(conn, redis_client, settings, event_ids)
+    worker_metrics().events_published("sweep", len(published))
     if published:
         schedule_indexing(redis_client, broker, settings)
 

@@ -1,24 +1,7 @@
-"""Habit logs ("8 glasses of water"): each earns its points and feeds the habit challenges it
-counts towards, in one transaction."""
+"""The actors of habit logs: each carries out its rule of core/rules/habits.py
+exactly once per job."""
 
-from sql import queries
+from core.rules.habits import log_habit
 from workers.broker import command
-from workers.community import record_activity
-from workers.points import award_activity
-
-Q = queries("workers")
-
-
-def log_habit(conn, *, user_id: str, habit_log_id: str, habit_name: str, value: float = 1,
-              logged_at: str | None = None) -> dict:
-    logged = Q.insert_habit_log(conn, id=habit_log_id, user_id=user_id, habit_name=habit_name,
-                                value=value, logged_at=logged_at)
-    points = award_activity(conn, user_id=user_id, action="habit_logged", source_id=habit_log_id,
-                            at=logged["logged_at"])
-    community = record_activity(conn, user_id=user_id, source_type="habit", source_id=habit_log_id,
-                                logged_at=logged["logged_at"], amounts={"habit": logged["value"]},
-                                habit_name=habit_name)
-    return {"habit_log_id": habit_log_id, "points": points, "community": community}
-
 
 log = command("habits.log", log_habit)

@@ -1,23 +1,8 @@
-"""Notifications: marking them read. They are written by the challenge triggers, in the same
-transaction as the change they announce."""
+"""The actors of notifications: each carries out its rule of core/rules/notifications.py
+exactly once per job."""
 
-from sql import queries
+from core.rules.notifications import mark_all_read, mark_read
 from workers.broker import command
-from workers.commands import CommandRejected
-
-Q = queries("workers")
-
-
-def mark_read(conn, *, user_id: str, notification_id: str) -> dict:
-    marked = Q.mark_notification_read(conn, id=notification_id, user_id=user_id)
-    if marked is None:
-        raise CommandRejected("not_found", "No such notification of yours.", 404)
-    return {"notification_id": notification_id, "is_read": True, "read_at": marked["read_at"]}
-
-
-def mark_all_read(conn, *, user_id: str) -> dict:
-    return {"marked_read": Q.mark_all_notifications_read(conn, user_id=user_id)}
-
 
 read = command("notifications.read", mark_read)
 read_all = command("notifications.read_all", mark_all_read)

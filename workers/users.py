@@ -1,18 +1,7 @@
-"""Profiles. A user row appears with a caller's first command; PUT /me fills it in."""
+"""The actors of profiles: each carries out its rule of core/rules/users.py
+exactly once per job."""
 
-from sql import queries
+from core.rules.users import update_profile
 from workers.broker import command
-
-Q = queries("workers")
-
-
-def update_profile(conn, *, user_id: str, **changes) -> dict:
-    """Only the fields the caller sent change; `avatar_url: null` clears the avatar."""
-    profile = Q.upsert_profile(conn, user_id=user_id, display_name=changes.get("display_name"),
-                               avatar_url=changes.get("avatar_url"),
-                               avatar_url_given="avatar_url" in changes,
-                               timezone=changes.get("timezone"))
-    return {"user": dict(profile)}
-
 
 update = command("users.update_profile", update_profile)

@@ -8,15 +8,15 @@ import uuid
 from api.db import Q
 from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
-from api.schemas import (
+from api.schemas.challenges import (
     QUIT_REASONS, MAX_QUIT_REASON, ChallengeAbandon, ChallengeAbandoned, ChallengeComplete,
     ChallengeCompleted, ChallengeCreate, ChallengeDetail, ChallengeListQuery, ChallengePage,
     ChallengeRetried, ChallengeRetry, ChallengesCreated, ChallengeStats, ChallengeStatusChange,
     RetryChain, QuitReasons)
 from api.validation import Listing, load_body, load_query
-from workers.challenge_access import check_access, check_latest_round
-from workers.event_log import EventLogUnavailable
-from workers.insights import encouragement_for
+from core.event_log import EventLogUnavailable
+from core.insights import encouragement_for
+from core.rules.challenge_access import check_access, check_latest_round
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,12 @@ import uuid
 from api.db import Q
 from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
-from api.schemas import (
+from api.schemas.common import Page
+from api.schemas.community import (
     CommunityChallenge, CommunityChallengeCreate, CommunityChallengeCreated, CommunityChallengePage,
-    CommunityJoined, CommunityLeaderboard, CommunityLeaderboardQuery, Page, Participations)
+    CommunityJoined, CommunityLeaderboard, CommunityLeaderboardQuery, Participations)
 from api.validation import Listing, load_body, load_query
-from workers.community_rules import check_joinable, percentage
+from core.rules.community_rules import check_joinable, percentage
 
 CREATE, PAGE, LEADERBOARD_QUERY = CommunityChallengeCreate(), Page(), CommunityLeaderboardQuery()
 CREATOR_ROLES = {"coach", "admin"}

@@ -1,6 +1,7 @@
 from api.db import Q
 from api.openapi import Op
-from api.schemas import FeedPage, Page
+from api.schemas.common import Page
+from api.schemas.feed import FeedPage
 from api.validation import Listing, load_query
 
 PAGE = Page()

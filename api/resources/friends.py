@@ -1,7 +1,7 @@
 from api.db import Q
 from api.errors import Problem, not_found
 from api.openapi import Op
-from api.schemas import FriendRequest, Friends as FriendsSchema, FriendshipChange
+from api.schemas.friends import FriendRequest, Friends as FriendsSchema, FriendshipChange
 from api.validation import load_body
 
 FRIEND_REQUEST = FriendRequest()

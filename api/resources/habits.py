@@ -1,7 +1,7 @@
 import uuid
 
 from api.openapi import Op
-from api.schemas import HabitLog, HabitLogged
+from api.schemas.habits import HabitLog, HabitLogged
 from api.validation import load_body
 
 HABIT_LOG = HabitLog()

@@ -4,8 +4,8 @@ import threading
 import time
 
 from api.openapi import Op
-from api.schemas import Health as HealthSchema
-from api.schemas import Readiness as ReadinessSchema
+from api.schemas.health import Health as HealthSchema
+from api.schemas.health import Readiness as ReadinessSchema
 
 # Without these the API can serve nothing; without ChromaDB it serves everything but insights.
 REQUIRED = ("postgres", "redis")

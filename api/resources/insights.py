@@ -5,9 +5,9 @@ everything else keeps working."""
 
 from api.db import Q
 from api.openapi import Op
-from api.schemas import EventMatches, Insights, InsightSearchQuery
+from api.schemas.insights import EventMatches, Insights, InsightSearchQuery
 from api.validation import load_query
-from workers.insights import insights_for, search
+from core.insights import insights_for, search
 
 SEARCH_QUERY = InsightSearchQuery()
 

@@ -3,9 +3,9 @@ import datetime as dt
 from api.db import Q
 from api.errors import validation_error
 from api.openapi import Op
-from api.schemas import Leaderboard, LeaderboardQuery
+from api.schemas.leaderboard import Leaderboard, LeaderboardQuery
 from api.validation import load_query
-from workers.seasons import is_final, period_of, season_of, season_start
+from core.rules.seasons import is_final, period_of, season_of, season_start
 
 QUERY = LeaderboardQuery()
 STATS = ("wins", "losses", "quits", "win_rate", "retries", "retries_won", "challenges_sent")

@@ -1,7 +1,7 @@
 from api.db import Q
 from api.errors import not_found
 from api.openapi import Op
-from api.schemas import (
+from api.schemas.notifications import (
     NotificationMarkedRead, NotificationPage, NotificationQuery, NotificationsMarkedRead)
 from api.validation import Listing, load_query
 

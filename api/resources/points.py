@@ -2,9 +2,10 @@
 
 from api.db import Q
 from api.openapi import Op
-from api.schemas import Page, Points
+from api.schemas.common import Page
+from api.schemas.points import Points
 from api.validation import Listing, load_query
-from workers.points import streak_multiplier, streak_now
+from core.rules.points import streak_multiplier, streak_now
 
 PAGE = Page()
 

@@ -1,9 +1,9 @@
 from api.db import Q
 from api.errors import Problem, not_found, validation_error
 from api.openapi import Op
-from api.schemas import TIME_ZONE_RULE, MyProfile, ProfileChange, ProfileUpdate, UserProfile
+from api.schemas.users import TIME_ZONE_RULE, MyProfile, ProfileChange, ProfileUpdate, UserProfile
 from api.validation import load_body
-from workers.ratings import rating_view
+from core.rules.ratings import rating_view
 
 PROFILE_UPDATE = ProfileUpdate()
 

@@ -2,7 +2,8 @@ import uuid
 
 from api.db import Q
 from api.openapi import Op
-from api.schemas import Page, WorkoutLog, WorkoutLogged, WorkoutPage
+from api.schemas.common import Page
+from api.schemas.workouts import WorkoutLog, WorkoutLogged, WorkoutPage
 from api.validation import Listing, load_body, load_query
 
 WORKOUT_LOG, PAGE = WorkoutLog(), Page()

@@ -1,6 +1,6 @@
 -- Skill ratings (docs/domain.md, "Skill rating"): each athlete's openskill rating (Weng-Lin,
 -- Plackett-Luce), moved by every completed or abandoned challenge, once, by the worker that
--- settles it (workers/ratings.py). `value` is the conservative estimate mu - 3 sigma, what the
+-- settles it (core/rules/ratings.py). `value` is the conservative estimate mu - 3 sigma, what the
 -- board ranks by; an athlete with no row has the starting rating (25, 25/3: a value of 0).
 --
 -- A challenge keeps what it did to both ratings (`rating_change`) and when it was applied

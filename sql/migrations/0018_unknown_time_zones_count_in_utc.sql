@@ -6,7 +6,7 @@
 -- `AT TIME ZONE` with such a name fails with invalid_parameter_value (22023), and with it every
 -- workout, habit and GET /points of that user. So the streak functions ask for the zone through
 -- `known_time_zone()`, which answers UTC instead and raises a WARNING: the worker logs it
--- (workers/db.py, the notice handler), and the server's log has it too.
+-- (core/db.py, the notice handler), and the server's log has it too.
 --
 -- How it checks: by trying the name and catching the error. Measured on the 2-core CI machine
 -- (PostgreSQL 15), `EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = tz)` costs ~30 ms warm

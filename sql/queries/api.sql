@@ -111,7 +111,7 @@ SELECT c.*, c.expires_at <= now() AS is_expired,
  WHERE c.id = :id;
 
 -- name: challenge_state_as^
--- What a command's early check decides on (workers.challenge_access), and no more: the worker
+-- What a command's early check decides on (core.rules.challenge_access), and no more: the worker
 -- reads the whole row again, under a lock. Sets the caller itself (ReadDatabase.read_as): the
 -- challenge's state, or its tombstone (`status` NULL, `withdrawn_at` set), or no row.
 SELECT * FROM challenge_state_as(:caller, :id);

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS, TABLES
 from tests.helpers import API
 

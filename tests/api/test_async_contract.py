@@ -272,7 +272,7 @@ def claim_left_by_a_request_that_died(redis_client, user: str, key: str, body: d
     """The claim a request with `key` made before it died, `age` seconds ago, having queued
     nothing (or, for some tests, its message only): what a crash or a lost Redis leaves."""
     from api.dispatch import request_fingerprint
-    from api.schemas import WorkoutLog
+    from api.schemas.workouts import WorkoutLog
 
     payload = WorkoutLog().load(body)  # the request as the API fingerprints it: loaded, defaults in
     claim = {"fingerprint": request_fingerprint("POST", "/api/v1/workouts", payload), "job_id": new_id(),
@@ -302,7 +302,7 @@ def test_a_retry_after_the_first_request_queued_its_command_but_not_its_job_does
     # Redis reply), and the worker has not run it yet
     from dramatiq.brokers.redis import RedisBroker
 
-    from workers.commands import build_message
+    from core.commands import build_message
 
     john = api.sign_up("John")
     claim = claim_left_by_a_request_that_died(redis_client, john, "k-1", WORKOUT, age=60)
@@ -432,7 +432,7 @@ def test_a_job_the_worker_cannot_carry_out_ends_failed(api, redis_client):
     # enqueued exactly as the API does, so that no validation gap is needed to reach it
     # (regression: such a job used to stay `running` forever, the failure never recorded)
     from api.broker import ApiBroker
-    from workers.commands import JobStore, build_message
+    from core.commands import JobStore, build_message
 
     john = api.sign_up("John")
     job_id = new_id()

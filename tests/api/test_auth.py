@@ -7,8 +7,9 @@ import uuid
 import jwt
 import pytest
 
-from api.auth import TokenVerifier, issue_token
+from api.auth import TokenVerifier
 from api.errors import Problem
+from jobs.tokens import issue_token
 from tests.api.support import assert_problem, snapshot
 from tests.conftest import SETTINGS
 

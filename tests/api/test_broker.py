@@ -9,8 +9,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
 from api.broker import ApiBroker
+from core.commands import JobStore, build_message
 from tests.conftest import SETTINGS
-from workers.commands import JobStore, build_message
 
 
 def queued(redis_client, namespace: str) -> list[dict]:

@@ -10,12 +10,12 @@ import time
 import jwt
 import pytest
 
-from api.auth import issue_token
+from core.commands import CommandRejected
+from core.rules.community import join_community_challenge
 from jobs.maintenance import close_ended_community_challenges
+from jobs.tokens import issue_token
 from tests.api.support import assert_problem, new_id, send_raw, snapshot
 from tests.conftest import SETTINGS
-from workers.commands import CommandRejected
-from workers.community import join_community_challenge
 
 CHALLENGE = {"name": "20 Workouts in 30 Days", "challenge_type": "workouts", "target_value": 20,
              "duration_days": 30}

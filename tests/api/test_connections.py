@@ -13,7 +13,7 @@ import falcon.testing
 import httpx
 import pytest
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS
 from tests.running import Process, environment
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from core.rules.seasons import CLOSE_GRACE, is_final, season_end, season_of
 from tests.api.support import assert_problem, auth
 from tests.api.test_stats_and_leaderboard import board, play
-from workers.seasons import CLOSE_GRACE, is_final, season_end, season_of
 
 UTC = dt.timezone.utc
 

@@ -3,19 +3,19 @@
 Histories are made with the worker's rules on a test connection and put into the event log with
 the indexer itself, so each test controls exactly which events exist. Users are new in every
 test, and every read is filtered by user, so the shared collection holds nothing of theirs from
-another test. The rules' edge cases are in tests/workers/test_insight_rules.py."""
+another test. The rules' edge cases are in tests/core/test_insight_rules.py."""
 
 import time
 
 import numpy
 import pytest
 
+from core.embeddings import MiniLMEmbedding
+from core.event_log import RECENT_EVENTS, EventLog, index_pending
+from core.rules.challenges import abandon_challenge, complete_challenge, retry_challenge
 from tests.api.support import assert_problem
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, friends, new_id, pending_challenge, published, user
-from workers.challenges import abandon_challenge, complete_challenge, retry_challenge
-from workers.embeddings import MiniLMEmbedding
-from workers.event_log import RECENT_EVENTS, EventLog, index_pending
+from tests.core.rules.factories import accepted_challenge, friends, new_id, pending_challenge, published, user
 
 WON = dict(duration_minutes=25, total_volume=12000)
 LOST = dict(duration_minutes=35, total_volume=9000)

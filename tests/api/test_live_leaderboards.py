@@ -11,11 +11,11 @@ import pytest
 
 from api.errors import Problem
 from api.resources.leaderboard import requested_season
+from core.rules import ratings
+from core.rules.seasons import is_final, season_of
 from jobs import leaderboards
 from tests.api.support import new_id, poll_job, job_path, wait_for_lock_waiters
 from tests.api.test_stats_and_leaderboard import LOSS, WIN, accept, board, play, send
-from workers import ratings
-from workers.seasons import is_final, season_of
 
 UTC = dt.timezone.utc
 
@@ -221,7 +221,7 @@ def test_two_results_for_one_athlete_at_once_both_count_exactly(api, conn, sched
 
 def test_a_redelivered_complete_counts_once(api, conn, scheduler_conn, cast, accepted):
     from workers.broker import broker
-    from workers.commands import build_message
+    from core.commands import build_message
 
     # Given Sarah's complete job for the accepted challenge
     job_id = new_id()

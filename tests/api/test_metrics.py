@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from jobs.local_servers import free_port
-from tests.running import Process, environment, local_url, names, samples, scrape, value
 from tests.api.support import auth
 from tests.api.test_unavailable import NO_REDIS
 from tests.conftest import SETTINGS
 from tests.helpers import API, serving
+from tests.running import Process, environment, local_url, names, samples, scrape, value
 
 WORKOUT = {"workout_name": "Beast Mode Legs", "duration_minutes": 35, "total_volume": 10000}
 # Its own Redis namespace, which no worker consumes: its commands stay queued.

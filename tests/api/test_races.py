@@ -12,11 +12,11 @@ in the opposite order, so each side wins some rounds.
 from dataclasses import dataclass
 import pytest
 
+from core.commands import CommandRejected
+from core.rules.challenges import accept_challenge
 from jobs.maintenance import expire_due_challenges
 from tests.api.support import (assert_problem, holding, job_path, poll_job, snapshot,
                                wait_for_lock_waiters)
-from workers.challenges import accept_challenge
-from workers.commands import CommandRejected
 
 ROUNDS = range(5)
 JOB_TIMEOUT = 20.0  # a retried job (after a unique violation) waits out a backoff first

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from core.logs import ContextFilter, json_formatter
 from tests.api.support import assert_problem, auth
 from tests.conftest import SETTINGS
 from tests.helpers import API, serving
-from workers.logs import ContextFilter, json_formatter
 
 WORKOUT = {"workout_name": "Beast Mode Legs", "duration_minutes": 35, "total_volume": 10000,
            "volume_unit": "lb"}
@@ -22,7 +22,7 @@ NO_POSTGRES = dataclasses.replace(SETTINGS, api_database_url="postgresql://chall
 
 
 class JsonLines(logging.Handler):
-    """The JSON lines a process's handler would write (workers/logs.py), kept in a list."""
+    """The JSON lines a process's handler would write (core/logs.py), kept in a list."""
 
     def __init__(self):
         super().__init__()

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from falcon import testing
 
 from api.app import create_app
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS
 
 

@@ -13,7 +13,7 @@ from schemathesis.checks import (
     response_schema_conformance, status_code_conformance)
 from schemathesis.config import SchemathesisConfig
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.conftest import SETTINGS
 from tests.helpers import Api, serving
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.rules.seasons import season_of
 from jobs import maintenance
 from tests.api.support import assert_problem, auth
-from workers.seasons import season_of
 
 # Attempts against any target below: WIN is faster and heavier, LOSS is far too slow.
 WIN = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "kg"}

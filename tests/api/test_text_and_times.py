@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from api.auth import issue_token
+from jobs.tokens import issue_token
 from tests.api.support import assert_problem, snapshot
 from tests.conftest import SETTINGS
 

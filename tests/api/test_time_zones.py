@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from api.schemas import PSEUDO_ZONES
+from api.schemas.users import PSEUDO_ZONES
 from tests.api.support import assert_problem
 from tests.conftest import SETTINGS
 from tests.faults.harness import PostgresServer
@@ -39,7 +39,7 @@ def embedded_api(embedded):
 
 
 def put_me(client, user: str, body: dict):
-    from api.auth import issue_token
+    from jobs.tokens import issue_token
 
     # No `Prefer: wait`: no worker runs on this database; an accepted command answers 202.
     return client.simulate_put(API + "/me", json=body,
@@ -103,7 +103,7 @@ def test_a_stored_zone_the_database_no_longer_knows_counts_as_utc(api, conn, cap
     user = api.sign_up("Rosa")
     conn.execute("UPDATE users SET timezone = 'America/Not_Yet_A_Zone' WHERE id = %s", (user,))
     conn.commit()
-    caplog.set_level(logging.WARNING, logger="workers.db")
+    caplog.set_level(logging.WARNING, logger="core.db")
 
     # When they log a workout yesterday and one now, a habit, and read their points
     now = dt.datetime.now(UTC)

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from api.errors import from_job_error
+from core.commands import JobStore
+from jobs.local_servers import free_port
 from tests.api.support import (assert_problem, auth, holding, job_path, poll_job, snapshot,
                                wait_for_lock_waiters)
-from api.errors import from_job_error
-from jobs.local_servers import free_port
 from tests.conftest import SETTINGS
 from tests.helpers import API, serving
 from workers.broker import failure
-from workers.commands import JobStore
 
 WORKOUT = {"workout_name": "Beast Mode Legs", "duration_minutes": 35, "total_volume": 10000}
 NO_REDIS = dataclasses.replace(SETTINGS, redis_url="redis://127.0.0.1:1/0")

@@ -398,7 +398,7 @@ JWT_SECRET = secrets.token_hex(32)
 def app_variables() -> set[str]:
     """Every variable the processes read: Settings' fields (new ones included) and the
     Procfile's own. The harness drops inherited values so the shipped defaults apply."""
-    from settings import Settings
+    from core.settings import Settings
 
     return {f.name.upper() for f in dataclasses.fields(Settings)} | procfile_variables()
 
@@ -574,8 +574,8 @@ class User:
 
 def new_user(name: str) -> User:
     """A fresh user id with a token signed by the system's secret."""
-    from api.auth import issue_token
-    from settings import Settings
+    from jobs.tokens import issue_token
+    from core.settings import Settings
 
     user_id = str(uuid.uuid4())
     return User(user_id, name, issue_token(Settings(jwt_secret=JWT_SECRET), user_id))

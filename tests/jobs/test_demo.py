@@ -1,10 +1,10 @@
 """The demo data `challenges dev` starts with: every state of the history screen, seeded once."""
 
+from core.embeddings import MiniLMEmbedding
+from core.event_log import EventLog, index_pending
 from jobs.demo import demo_id, seed_demo
 from tests.conftest import SETTINGS
-from tests.workers.factories import published
-from workers.embeddings import MiniLMEmbedding
-from workers.event_log import EventLog, index_pending
+from tests.core.rules.factories import published
 
 
 def statuses(conn) -> dict[str, str]:

@@ -4,13 +4,13 @@ import json
 
 from dramatiq.brokers.stub import StubBroker
 
+from core.db import Database
+from core.outbox import indexing_turn, publish_events
+from core.rules.challenges import delete_challenge
 from jobs import maintenance
 from jobs.scheduler import run_guarded, sweep_outbox
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, new_id, pair, pending_challenge
-from workers.challenges import delete_challenge
-from workers.db import Database
-from workers.outbox import indexing_turn, publish_events
+from tests.core.rules.factories import accepted_challenge, new_id, pair, pending_challenge
 
 
 def test_expiry_expires_only_overdue_pending_challenges_in_batches_and_tells_the_challenger(conn):

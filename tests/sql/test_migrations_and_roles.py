@@ -9,7 +9,7 @@ from psycopg.rows import dict_row
 
 from sql.migrate import migrate
 from tests.conftest import SETTINGS, empty_database
-from tests.workers.factories import pair, pending_challenge, user, workout
+from tests.core.rules.factories import pair, pending_challenge, user, workout
 
 
 @pytest.fixture

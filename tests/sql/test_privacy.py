@@ -10,9 +10,9 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from settings import API_ROLE
+from core.db import configure_connection
+from core.settings import API_ROLE
 from tests.conftest import SETTINGS
-from workers.db import configure_connection
 
 LOSS = {"duration_minutes": 45, "total_volume": 5000, "volume_unit": "kg"}
 WIN = {"duration_minutes": 15, "total_volume": 5000, "volume_unit": "kg"}

@@ -10,17 +10,17 @@ import psycopg
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from core.db import Database
+from core.event_log import EventLog, index_batch, index_pending
+from core.outbox import EVENT_LOG_QUEUE, indexing_turn, schedule_indexing
 from jobs.local_servers import free_port
 from sql import queries
 from tests.api.support import lock_waiters, wait_for_lock_waiters
 from tests.conftest import SETTINGS
-from tests.workers.factories import accepted_challenge, pair, published
-from workers.db import Database
-from workers.event_log import EventLog, index_batch, index_pending
+from tests.core.rules.factories import accepted_challenge, pair, published
 from workers.events import RETRY_DELAYS_MS, take_turn
-from workers.outbox import EVENT_LOG_QUEUE, indexing_turn, schedule_indexing
 
-Q = queries("workers")
+Q = queries("core")
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import uuid
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from core.commands import build_message
 from tests.conftest import SETTINGS
-from workers.commands import build_message
 
 COMMANDS = 400
 
