@@ -9,7 +9,7 @@ from api.db import Q
 from api.errors import Problem, not_found, rules_as_problems
 from api.openapi import Op
 from api.schemas.challenges import (
-    QUIT_REASONS, MAX_QUIT_REASON, ChallengeAbandon, ChallengeAbandoned, ChallengeComplete,
+    MAX_QUIT_REASON, ChallengeAbandon, ChallengeAbandoned, ChallengeComplete,
     ChallengeCompleted, ChallengeCreate, ChallengeDetail, ChallengeListQuery, ChallengePage,
     ChallengeRetried, ChallengeRetry, ChallengesCreated, ChallengeStats, ChallengeStatusChange,
     RetryChain, QuitReasons)
@@ -17,6 +17,7 @@ from api.validation import Listing, load_body, load_query
 from core.event_log import EventLogUnavailable
 from core.insights import encouragement_for
 from core.rules.challenge_access import check_access, check_latest_round
+from core.rules.challenges import QUIT_REASONS
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,6 @@ from api.schemas.insights import Insight
 from api.schemas.users import UserSummary
 from api.schemas.workouts import MAX_DURATION_MINUTES, MAX_VOLUME, MIN_DURATION_MINUTES, VOLUME_UNITS
 
-QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
-                "I give up 🏳️", "Maybe next time 😅", "I'm not ready yet 🙈")
 MAX_QUIT_REASON = 200
 MAX_MESSAGE = 500
 CHALLENGE_STATUSES = ("pending", "accepted", "declined", "completed", "expired", "abandoned")

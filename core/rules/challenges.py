@@ -17,6 +17,10 @@ TTL_SECONDS = Settings.challenge_ttl_seconds
 AUTO_POST_TO_FEED = Settings.auto_post_to_feed
 KG_PER_LB = 0.45359237
 MAX_RECIPIENTS = 20
+# The reasons the app offers when an athlete quits (GET /challenges/quit-reasons); a custom one is
+# counted with the preset nearest in meaning, or as 'other' (core/quit_reasons.py).
+QUIT_REASONS = ("Too hard for me 😓", "Not feeling it today 😴", "This is impossible 😭",
+                "I give up 🏳️", "Maybe next time 😅", "I'm not ready yet 🙈")
 
 
 def to_kg(volume: float, unit: str) -> float:
@@ -138,6 +142,7 @@ def abandon_challenge(conn, *, user_id: str, challenge_id: str, quit_reason: str
     partial = partial_stats and Jsonb(workout_stats(**partial_stats))
     rating_change, rating_seq = rate_settled_challenge(conn, challenge, challenged_won=False)
     abandoned = Q.abandon_challenge(conn, id=challenge_id, quit_reason=quit_reason, partial_stats=partial,
+                                    quit_category=quit_reason if quit_reason in QUIT_REASONS else None,
                                     rating_change=Jsonb(rating_change), rating_seq=rating_seq)
     return {"challenge_id": challenge_id, "status": "abandoned", "quit_reason": abandoned["quit_reason"],
             "partial_stats": abandoned["partial_stats"], "rating_change": rating_change}

@@ -109,7 +109,8 @@ UPDATE workout_challenges SET status = 'declined', declined_at = now() WHERE id 
 -- name: abandon_challenge<!
 UPDATE workout_challenges
    SET status = 'abandoned', abandoned_at = now(), quit_reason = :quit_reason,
-       partial_stats = :partial_stats, rating_change = :rating_change, rating_seq = :rating_seq
+       quit_category = :quit_category, partial_stats = :partial_stats,
+       rating_change = :rating_change, rating_seq = :rating_seq
  WHERE id = :id
 RETURNING id, status, quit_reason, partial_stats, abandoned_at;
 
