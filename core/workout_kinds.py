@@ -67,7 +67,7 @@ process opens it (upserted by id), so new lookups use them once the workers rest
 one keeps the kinds it already found in memory). An example removed from EXAMPLES stays in an
 existing collection until `challenges reindex`. Events already indexed keep the kind they were
 given ("Leg Press" as upper-body) until `challenges reindex` rebuilds them. Rerun this table
-(bench/embeddings.py has the model) when changing them.
+(bench/event_log/embeddings.py has the model) when changing them.
 """
 
 EXAMPLES = {

@@ -1,0 +1,1 @@
+"""PostgreSQL on large tables: the API's reads and the workers' transactions, without HTTP."""

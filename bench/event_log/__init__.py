@@ -1,0 +1,1 @@
+"""The event log: the embedding, ChromaDB's reads and writes, and rebuilding it (reindex)."""
