@@ -14,8 +14,8 @@ from api.openapi import Op, build_spec
 from api.rate_limits import RateLimits
 from api.request_ids import RequestIds
 from api.resources import (
-    challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard, notifications,
-    points, users, workouts)
+    analytics, challenges, community, docs, feed, friends, habits, health, insights, jobs, leaderboard,
+    notifications, points, users, workouts)
 from api.validation import BodySizeLimit, Cursors
 from core.commands import JobStore
 from core.connections import connect_redis
@@ -41,8 +41,8 @@ class OpenAPIDocument:
         resp.media = self.document
 
 
-def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits,
-           cursors) -> list[tuple[str, object]]:
+def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits, cursors,
+           crowd_min_athletes) -> list[tuple[str, object]]:
     dependencies = health.DependencyChecks.of(db, redis_client, event_log)
     api_routes = [
         ("/me", users.Me(db, dispatcher)),
@@ -60,7 +60,8 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits,
         ("/challenges/stats", challenges.ChallengeStatsResource(db)),
         ("/challenges/leaderboard", leaderboard.ChallengeLeaderboard(db)),
         ("/challenges/quit-reasons", challenges.QuitReasonsResource()),
-        ("/challenges/{challenge_id:uuid}", challenges.ChallengeItem(db, dispatcher, event_log)),
+        ("/challenges/{challenge_id:uuid}",
+         challenges.ChallengeItem(db, dispatcher, event_log, crowd_min_athletes)),
         ("/challenges/{challenge_id:uuid}/chain", challenges.ChallengeChain(db)),
         ("/community-challenges", community.CommunityChallenges(db, dispatcher, cursors)),
         ("/community-challenges/mine", community.MyCommunityChallenges(db)),
@@ -72,8 +73,13 @@ def routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits,
         ("/notifications", notifications.Notifications(db, cursors)),
         ("/notifications/read-all", notifications.NotificationsReadAll(dispatcher)),
         ("/notifications/{notification_id:uuid}/read", notifications.NotificationRead(db, dispatcher)),
-        ("/insights", insights.InsightList(db, event_log)),
+        ("/insights", insights.InsightList(db, event_log, crowd_min_athletes)),
         ("/insights/search", insights.InsightSearch(event_log, rate_limits)),
+        ("/analytics/workouts", analytics.WorkoutsAnalytics(db)),
+        ("/analytics/hours", analytics.HoursAnalytics(db)),
+        ("/analytics/pairs", analytics.PairsAnalytics(db)),
+        ("/analytics/quit-reasons", analytics.QuitReasonsAnalytics(db)),
+        ("/analytics/completion", analytics.CompletionAnalytics(db)),
         ("/jobs/{job_id:uuid}", jobs.JobItem(jobs_reader)),
         ("/healthz", health.Health(documented=False)),
         ("/readyz", health.Ready(dependencies, documented=False)),
@@ -118,7 +124,8 @@ def create_app(settings: Settings, redis_client=None) -> ChallengesApp:
     app.set_error_serializer(serialize_problem)
     add_error_handlers(app)
     cursors = Cursors.for_settings(settings)
-    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits, cursors):
+    for path, resource in routes(db, redis_client, dispatcher, jobs_reader, event_log, rate_limits, cursors,
+                                 settings.crowd_min_athletes):
         app.add_route(path, resource)
     if not settings.metrics_port:  # with a port of their own, metrics stay off the public one
         app.add_route("/metrics", MetricsEndpoint(metrics))

@@ -7,8 +7,8 @@ import uuid
 import falcon
 from marshmallow import fields, validate
 
-from api.schemas.fields import AnyOf
 from api.errors import CODES_BY_STATUS, ERROR_TYPE
+from api.schemas.fields import AnyOf
 
 WHEN = "2026-11-30T18:30:00Z"
 IDS = uuid.UUID("6a1f3c52-0f4b-4c7e-9d2a-5b8e1f0c7d34")  # namespace: the same name, the same id
@@ -27,7 +27,7 @@ BY_NAME = {
     "target": 30.0, "target_value": 30.0, "total": 15.0, "added": 1.0, "percentage": 50.0,
     "points": 25, "base_points": 25, "total_points": 275, "points_reward": 500,
     "multiplier": 1.0, "similarity": 0.62, "win_rate": 0.5, "retry_win_rate": 0.5,
-    "abandonment_rate": 0.25, "avg_retries_to_win": 1.5, "duration_days": 30, "days_left": 15,
+    "abandonment_rate": 0.25, "avg_retries_to_win": 1.5, "athletes": 12, "attempts": 30, "duration_days": 30, "days_left": 15,
     "max_participants": None, "max_length": 200, "round": 2, "depth": 0, "rank": 1,
     "next_cursor": None, "marked_read": 3,
     "evidence": {"challenge_ids": [str(uuid.uuid5(IDS, "challenge_id"))], "count": 2},

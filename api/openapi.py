@@ -59,6 +59,10 @@ TAGS = {
     "points": ("Points", "Your points ledger and streak."),
     "notifications": ("Notifications", "What happened to you."),
     "insights": ("Insights", "Patterns in your history, and search over your own events."),
+    "analytics": ("Analytics", "Product analytics for analysts (a token with the role `analyst`): "
+                               "what is challenged, when, between whom, why athletes quit; JSON, "
+                               "or CSV with `Accept: text/csv`. No names, no quit reasons in "
+                               "athletes' own words."),
     "jobs": ("Jobs", "Every change is a job: a mutation answers 202 with one."),
     "healthz": ("Health", "Liveness and readiness, for load balancers and supervisors."),
     "readyz": ("Health", None),
@@ -93,6 +97,9 @@ class Op:
     # A 503 that carries this schema as JSON instead of a problem (readiness).
     unavailable: type | None = None
     body_example: dict | None = field(default=None, hash=False)
+    # More of the 200 answer's content, by media type: another type it also comes in (by Accept),
+    # or an example for one whose schema's own would not show it well.
+    media: dict = field(default_factory=dict, hash=False)
 
     @property
     def mutation(self) -> bool:
@@ -206,6 +213,8 @@ def _operation(op: Op, tag: str, public: bool, has_path_params: bool) -> dict:
         if isinstance(op.response, type):
             media["example"] = examples.example(op.response)
         operation["responses"]["200"] = {"description": "OK", "content": {"application/json": media}}
+        for media_type, more in op.media.items():
+            operation["responses"]["200"]["content"].setdefault(media_type, {}).update(more)
     if op.mutation:
         operation["responses"].update(_mutation_responses(op))
         operation["parameters"] += MUTATION_HEADERS

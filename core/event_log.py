@@ -26,6 +26,7 @@ from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
 
+from core.quit_reasons import categories
 from core.workout_kinds import examples
 from sql import queries
 
@@ -41,7 +42,7 @@ UNITS = {"lb": "lbs", "kg": "kg"}
 CHROMA_TIMEOUT_SECONDS = 2.0
 CHROMA_RESTING_SECONDS = 5
 # How many of a user's newest events their timeline keeps, so how many search ranks: fetching
-# 500 vectors by id and ranking them takes about 35 ms (bench/search.py, BENCHMARKS.md).
+# 500 vectors by id and ranking them takes about 35 ms (bench/event_log/search.py, BENCHMARKS.md).
 RECENT_EVENTS = 500
 # The metadata keys that name the users an event belongs to.
 PARTICIPANT_KEYS = ("from_user_id", "to_user_id", "user_id")
@@ -466,13 +467,28 @@ def entries(log: EventLog, events: list[dict]) -> list[Entry]:
             for event in events]
 
 
+def record_for_the_crowd(conn, log: EventLog, batch: list[Entry]) -> None:
+    """What the crowd's figures need that only the indexer knows, in its transaction: the kind of
+    each workout it embedded, and the category of each custom quit reason (core/quit_reasons.py)."""
+    kinds = {e.metadata["workout_name"]: e.metadata["workout_kind"] for e in batch if "workout_kind" in e.metadata}
+    if kinds:
+        Q.remember_workout_kinds(conn, names=list(kinds), kinds=list(kinds.values()))
+    quit_ids = [e.metadata["challenge_id"] for e in batch if e.metadata["event_type"] == "challenge_abandoned"]
+    quits = list(Q.unclassified_quits(conn, ids=quit_ids)) if quit_ids else []
+    if quits:
+        Q.classify_quits(conn, ids=[quit["id"] for quit in quits],
+                         categories=categories(log.embedding, [quit["quit_reason"] for quit in quits]))
+
+
 def index_batch(conn, log: EventLog, limit: int, indexed: Indexed = ignore_indexed) -> int:
     """Put the oldest published events not yet in the log, at most `limit`, into it and mark
     them; how many there were. `indexed` is told when they were created, after the commit."""
     with conn.transaction():
         Q.lock_event_log(conn)
         events = list(Q.events_to_index(conn, limit=limit))
-        log.upsert(entries(log, events))
+        batch = entries(log, events)
+        log.upsert(batch)
+        record_for_the_crowd(conn, log, batch)
         Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
     indexed([event["created_at"] for event in events])
     return len(events)
@@ -505,7 +521,9 @@ def reindex(conn, log: EventLog, batch_size: int = 500) -> int:
         with conn.transaction():
             Q.lock_event_log(conn)
             events = list(Q.events_page(conn, cursor_at=cursor_at, cursor_id=cursor_id, limit=batch_size))
-            log.upsert(entries(log, events))
+            batch = entries(log, events)
+            log.upsert(batch)
+            record_for_the_crowd(conn, log, batch)
             Q.mark_events_indexed(conn, ids=[event["id"] for event in events])
         indexed += len(events)
         if len(events) < batch_size:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from core.event_log import of_user
+from core.rules.crowd import CrowdView, crowd_insights
 from core.workout_kinds import kind_key, kind_label
 
 MIN_COMEBACK_WINS = 3         # retry_pattern: wins on a retry; the usual round won more than half
@@ -176,11 +177,14 @@ def favourite_kind(events: list[dict], user_id: str) -> dict | None:
 
 
 def user_insights(events: list[dict], user_id: str, friend_ids: list[str],
-                  retries_against: dict[str, int]) -> list[dict]:
+                  retries_against: dict[str, int], crowd: CrowdView | None = None) -> list[dict]:
     found = outcomes(events, user_id)
     candidates = [retry_pattern(found), *quit_patterns(found), *win_rates_by_kind(found),
                   persistence(events, user_id), tough_benchmarks(user_id, friend_ids, retries_against),
                   favourite_kind(events, user_id)]
+    if crowd is not None:
+        retried_kinds = {o.kind for o in found if o.round > 1 and o.kind}
+        candidates += crowd_insights(crowd, retried_kinds, has_finished=bool(found))
     return [candidate for candidate in candidates if candidate]
 
 
@@ -207,7 +211,7 @@ def encouragement(similar: list[Outcome], kind: str | None, workout_name: str) -
 
 # Reading the log for one user ------------------------------------------------------------------
 
-def insights_for(log, user_id: str, friend_ids: list[str]) -> list[dict]:
+def insights_for(log, user_id: str, friend_ids: list[str], crowd: CrowdView | None = None) -> list[dict]:
     """Friends' retries are only read when yours are enough to beat them (BENCHMARKS.md: each
     ChromaDB read costs tens of milliseconds on a large log)."""
     events = [row["metadata"] for row in log.get(of_user(user_id), documents=False)]
@@ -217,7 +221,7 @@ def insights_for(log, user_id: str, friend_ids: list[str]) -> list[dict]:
         theirs = log.get({"$and": [{"event_type": "challenge_retried"},
                                    {"from_user_id": {"$in": friend_ids}}]}, documents=False)
         retries_against.update(row["metadata"]["from_user_id"] for row in theirs)
-    return user_insights(events, user_id, friend_ids, retries_against)
+    return user_insights(events, user_id, friend_ids, retries_against, crowd)
 
 
 def encouragement_for(log, user_id: str, workout_name: str) -> dict | None:

@@ -68,6 +68,10 @@ class Settings:
     auto_post_to_feed: bool = True
     challenge_ttl_seconds: int = 7 * 24 * 3600
     leaderboard_reconcile_seconds: int = 3600
+    # A crowd figure is shown only with this many distinct athletes behind it (docs/domain.md).
+    crowd_min_athletes: int = 5
+    # How often the scheduler recomputes the kinds' figures and repairs the workouts' (jobs/crowd.py).
+    crowd_refresh_seconds: int = 300
     expiry_interval_seconds: int = 60
     outbox_sweep_seconds: int = 30
     outbox_grace_seconds: int = 10
@@ -166,7 +170,8 @@ def value_problems(settings: Settings) -> list[str]:
 
 CHOICES = {"environment": ENVIRONMENTS, "embedding_function": ("minilm",),
            "log_format": ("json", "human"), "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
-MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "expiry_interval_seconds": 1,
+MINIMUMS = {"challenge_ttl_seconds": 1, "leaderboard_reconcile_seconds": 1, "crowd_min_athletes": 2,
+            "crowd_refresh_seconds": 1, "expiry_interval_seconds": 1,
             "outbox_sweep_seconds": 1, "outbox_grace_seconds": 0, "job_ttl_seconds": 1,
             "command_retention_seconds": 1, "idempotency_ttl_seconds": 1, "api_pool_size": 1,
             "worker_pool_size": 1, "database_pool_timeout": 0.1, "database_connect_timeout": 2,

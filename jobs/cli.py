@@ -104,7 +104,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending SQL migrations (idempotent)").set_defaults(run=cmd_migrate)
     token = commands.add_parser("token", help="print a signed JWT for a user id")
     token.add_argument("user_id")
-    token.add_argument("--role", choices=["user", "coach", "admin"])
+    token.add_argument("--role", choices=["user", "coach", "admin", "analyst"])
     token.add_argument("--ttl", type=int, help="seconds until it expires (default and most: JWT_MAX_TTL_SECONDS)")
     token.set_defaults(run=cmd_token)
     commands.add_parser("seed-demo", help="create demo users, friendships, workouts, challenges"

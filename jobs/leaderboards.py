@@ -37,19 +37,24 @@ def close_ended_seasons(conn, now: dt.datetime | None = None) -> list[str]:
     return closed
 
 
-def reconcile_counters(conn, batch_size: int = USER_BATCH) -> int:
-    """Recompute every user's counters from the challenges, a batch of users per statement (one
-    short transaction each, so writers wait at most for one batch's repaired rows), and repair
-    what differs. Returns the number of counter rows repaired."""
+def repair_by_user_batch(conn, repair, batch_size: int = USER_BATCH) -> int:
+    """`repair(conn, first=..., last=...)` for each batch of users, by id: one short transaction
+    each, so writers wait at most for one batch's repaired rows. Returns the rows repaired."""
     repaired, after = 0, None
     while True:
         with conn.transaction():
             ids = [row["id"] for row in Q.user_id_batch(conn, after=after, batch_size=batch_size)]
         if not ids:
-            break
+            return repaired
         with conn.transaction():
-            repaired += Q.repair_leaderboard_counters(conn, first=ids[0], last=ids[-1])
+            repaired += repair(conn, first=ids[0], last=ids[-1])
         after = ids[-1]
+
+
+def reconcile_counters(conn, batch_size: int = USER_BATCH) -> int:
+    """Recompute every user's counters from the challenges and repair what differs. Returns the
+    number of counter rows repaired."""
+    repaired = repair_by_user_batch(conn, Q.repair_leaderboard_counters, batch_size)
     with conn.transaction():
         repaired += Q.delete_orphan_counters(conn)
     if repaired:

@@ -11,7 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from core.db import Database
 from core.outbox import publish_message, schedule_indexing
 from core.settings import Settings
-from jobs import leaderboards, maintenance
+from jobs import crowd, leaderboards, maintenance
 from jobs.metrics import MEASURE_INTERVAL_SECONDS, SchedulerMetrics, serve
 from sql import queries
 
@@ -58,6 +58,8 @@ def build_scheduler(settings: Settings, db: Database, broker, redis,
         "close_leaderboard_seasons": (settings.expiry_interval_seconds, leaderboards.close_ended_seasons),
         "reconcile_leaderboards": (settings.leaderboard_reconcile_seconds, lambda conn:
                                    metrics.leaderboard_repaired(leaderboards.reconcile_leaderboards(conn))),
+        "refresh_crowd_kinds": (settings.crowd_refresh_seconds, crowd.refresh_kinds),
+        "reconcile_crowd": (settings.leaderboard_reconcile_seconds, crowd.reconcile_crowd),
         "sweep_outbox": (settings.outbox_sweep_seconds, lambda conn: sweep_outbox(conn, broker, redis, settings)),
         "prune_commands": (PRUNE_INTERVAL_SECONDS, lambda conn: maintenance.prune_finished_commands(
             conn, settings.command_retention_seconds)),

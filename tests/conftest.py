@@ -48,7 +48,8 @@ SETTINGS = Settings.from_env()
 TABLES = ["processed_commands", "events", "challenge_notifications", "withdrawn_challenges",
           "leaderboard_counters", "leaderboard_levels", "leaderboard_seasons_closed",
           "workout_challenges", "points_ledger", "challenge_progress", "challenge_participants",
-          "challenges", "habit_logs", "activity_feed", "workout_logs", "friendships", "users"]
+          "challenges", "habit_logs", "activity_feed", "workout_logs", "friendships", "users",
+          "crowd_athletes", "crowd_workouts", "crowd_kinds", "workout_kinds"]
 
 
 def wipe_redis(client):

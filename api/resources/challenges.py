@@ -18,6 +18,7 @@ from core.event_log import EventLogUnavailable
 from core.insights import encouragement_for
 from core.rules.challenge_access import check_access, check_latest_round
 from core.rules.challenges import QUIT_REASONS
+from core.rules.crowd import difficulty
 
 log = logging.getLogger(__name__)
 
@@ -207,20 +208,24 @@ class ChallengeItem:
     openapi = {"get": Op("getChallenge", "A challenge", response=ChallengeDetail,
                          description="One you take part in; when it is pending or accepted and "
                                      "you are the one challenged, with `encouragement` from your "
-                                     "results on similar workouts."),
+                                     "results on similar workouts; with the crowd's `difficulty` "
+                                     "once enough athletes stand behind it."),
                "delete": Op("withdrawChallenge", "Withdraw a challenge", result=ChallengeStatusChange,
                             errors=(403,), description="A pending challenge you sent.")}
 
-    def __init__(self, db, dispatcher, event_log):
+    def __init__(self, db, dispatcher, event_log, crowd_min_athletes):
         self.db, self.dispatcher, self.event_log = db, dispatcher, event_log
+        self.crowd_min_athletes = crowd_min_athletes
 
     def on_get(self, req, resp, challenge_id):
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             row = Q.get_challenge(conn, id=str(challenge_id))
+            crowd = row and Q.crowd_of_workout(conn, workout_name=row["workout_name"])
         if row is None:
             raise not_found("No such challenge.")
-        resp.media = {**challenge_view(row, caller), "encouragement": self.encouragement(row, caller)}
+        resp.media = {**challenge_view(row, caller), "encouragement": self.encouragement(row, caller),
+                      "difficulty": difficulty(crowd["workout"], crowd["kind"], self.crowd_min_athletes)}
 
     def encouragement(self, row: dict, caller: str) -> dict | None:
         """None when there is nothing to encourage, or while the event log is unavailable (the

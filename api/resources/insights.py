@@ -8,6 +8,7 @@ from api.openapi import Op
 from api.schemas.insights import EventMatches, Insights, InsightSearchQuery
 from api.validation import load_query
 from core.insights import insights_for, search
+from core.rules.crowd import CrowdView
 
 SEARCH_QUERY = InsightSearchQuery()
 
@@ -17,14 +18,22 @@ class InsightList:
                          description="Each insight only when your data supports it (see "
                                      "docs/event-log.md for the minimum samples); none at first.")}
 
-    def __init__(self, db, event_log):
-        self.db, self.event_log = db, event_log
+    def __init__(self, db, event_log, crowd_min_athletes):
+        self.db, self.event_log, self.crowd_min_athletes = db, event_log, crowd_min_athletes
 
     def on_get(self, req, resp):
         caller = req.context.caller.id
         with self.db.reading(caller) as conn:
             friends = [row["id"] for row in Q.friend_ids(conn, user_id=caller)]
-        resp.media = {"items": insights_for(self.event_log, caller, friends)}
+            crowd = self.crowd_view(conn, caller)
+        resp.media = {"items": insights_for(self.event_log, caller, friends, crowd)}
+
+    def crowd_view(self, conn, caller: str) -> CrowdView:
+        kinds = {row["kind"]: row for row in Q.crowd_kinds(conn)}
+        pending = Q.latest_pending_received(conn, user_id=caller)
+        figures = pending and Q.crowd_of_workout(conn, workout_name=pending["workout_name"])
+        return CrowdView(kinds, self.crowd_min_athletes, pending,
+                         figures and figures["workout"], figures and figures["kind"])
 
 
 class InsightSearch:

@@ -8,6 +8,7 @@ from api.schemas.fields import Text, UUIDString, finite_number, one_of, optional
 from api.schemas.insights import Insight
 from api.schemas.users import UserSummary
 from api.schemas.workouts import MAX_DURATION_MINUTES, MAX_VOLUME, MIN_DURATION_MINUTES, VOLUME_UNITS
+from core.rules.crowd import SCOPES, TIER_NAMES
 
 MAX_QUIT_REASON = 200
 MAX_MESSAGE = 500
@@ -186,10 +187,33 @@ class Challenge(Response):
         "description": "What settling it (completed or abandoned) did to both skill ratings; null before."})
 
 
+class Difficulty(Response):
+    scope = fields.Str(validate=one_of(SCOPES), metadata={
+        "description": "`workout` when enough athletes tried this workout itself, else `kind`: the "
+                       "figures of every workout of its kind."})
+    kind = fields.Str(allow_none=True, metadata={"description": "The kind, when `scope` is `kind`."})
+    athletes = fields.Int(metadata={"description": "Distinct athletes behind the figures: at least "
+                                                   "CROWD_MIN_ATHLETES (5)."})
+    attempts = fields.Int(metadata={"description": "Settled challenges: completed or abandoned."})
+    win_rate = fields.Float(metadata={"description": "Attempts won, 0 to 1."})
+    abandonment_rate = fields.Float(metadata={"description": "Attempts abandoned, 0 to 1."})
+    avg_retries_to_win = fields.Float(allow_none=True, metadata={
+        "description": "Rematches before an athlete's first win, on average (3 or more count as 3); "
+                       "null when nobody has won yet."})
+    tier = fields.Str(validate=one_of(TIER_NAMES), metadata={
+        "description": "brutal: under 20 % win or 60 % quit; tough: under 40 % win or 35 % quit; "
+                       "fair: under 70 % win; easy otherwise."})
+    text = fields.Str(metadata={"description": "The figures in a line for the athlete."})
+
+
 class ChallengeDetail(Challenge):
     encouragement = fields.Nested(Insight, allow_none=True, metadata={
         "description": "For you as the challenged athlete of a pending or accepted challenge: a "
                        "line drawn from your results on similar workouts, or null."})
+    difficulty = fields.Nested(Difficulty, allow_none=True, metadata={
+        "description": "How the crowd fared on this workout (or its kind), or null while fewer "
+                       "than CROWD_MIN_ATHLETES athletes stand behind the figures. Totals only: it "
+                       "never names anyone."})
 
 
 class ChallengePage(Response):

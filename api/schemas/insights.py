@@ -12,7 +12,8 @@ EVENT_TYPES = ("challenge_created", "challenge_accepted", "challenge_declined", 
                "challenge_abandoned", "challenge_retried", "challenge_expired", "challenge_withdrawn",
                "community_joined", "community_milestone", "community_completed")
 INSIGHT_KINDS = ("retry_pattern", "quit_pattern", "win_rate_by_kind", "persistence", "tough_benchmarks",
-                 "favourite_kind", "encouragement")
+                 "favourite_kind", "encouragement", "crowd_retries_by_kind", "crowd_abandonment_by_kind",
+                 "crowd_retry_round", "calibration")
 
 
 class InsightSearchQuery(Schema):

@@ -5,7 +5,9 @@
 -- challenge is in the figures when its job succeeds and a change costs the few rows it touches
 -- however long the history:
 --   workout_challenges -> crowd_athletes (one athlete's counts on one workout)
---   crowd_athletes     -> crowd_workouts (one workout's counts, distinct athletes included)
+--   crowd_athletes     -> crowd_workouts (one workout's counts, distinct athletes included, in
+--                         16 shards by athlete: a popular workout's athletes settling at once
+--                         would otherwise all wait for one row's lock until each commits)
 -- As for the leaderboard, what a row counts for is one function per level; a trigger adds the
 -- new row's part and subtracts the old one's, and the scheduler's reconciliation recomputes both
 -- levels from the challenges with the same functions (jobs/crowd.py). Kinds (the event log's
@@ -75,9 +77,10 @@ LANGUAGE sql IMMUTABLE AS $$
            is_retry::integer,
            (won AND rematch_number = 0)::integer, (won AND rematch_number = 1)::integer,
            (won AND rematch_number = 2)::integer, (won AND rematch_number >= 3)::integer,
-           (quit AND stage = 'early')::integer, (quit AND stage = 'midway')::integer,
-           (quit AND stage = 'late')::integer
-      FROM (SELECT status = 'completed' AND did_beat AS won, status = 'abandoned' AS quit,
+           (quit AND stage IS NOT DISTINCT FROM 'early')::integer,
+           (quit AND stage IS NOT DISTINCT FROM 'midway')::integer,
+           (quit AND stage IS NOT DISTINCT FROM 'late')::integer
+      FROM (SELECT status = 'completed' AND COALESCE(did_beat, false) AS won, status = 'abandoned' AS quit,
                    quit_stage(partial, target) AS stage) s
      WHERE status IN ('completed', 'abandoned') AND name IS NOT NULL
 $$;
@@ -118,8 +121,14 @@ LANGUAGE sql IMMUTABLE AS $$
      WHERE a.workout_key IS NOT NULL
 $$;
 
+-- Which of a workout's 16 rows an athlete counts in.
+CREATE FUNCTION crowd_shard(athlete uuid) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN get_byte(uuid_send(athlete), 15) % 16;
+
 CREATE TABLE crowd_workouts (
-    workout_key   text PRIMARY KEY,
+    workout_key   text NOT NULL,
+    shard         smallint NOT NULL,
     athletes      integer NOT NULL DEFAULT 0,
     attempts      integer NOT NULL DEFAULT 0,
     wins          integer NOT NULL DEFAULT 0,
@@ -132,13 +141,15 @@ CREATE TABLE crowd_workouts (
     first_wins_r3 integer NOT NULL DEFAULT 0,
     quits_early   integer NOT NULL DEFAULT 0,
     quits_midway  integer NOT NULL DEFAULT 0,
-    quits_late    integer NOT NULL DEFAULT 0
+    quits_late    integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (workout_key, shard)
 );
 
 -- The same figures per kind of workout, recomputed by the scheduler (jobs/crowd.py): an athlete
 -- who tried two leg workouts is one athlete of the kind. `kind` '*' is every workout together.
 CREATE TABLE crowd_kinds (LIKE crowd_workouts);
 ALTER TABLE crowd_kinds RENAME COLUMN workout_key TO kind;
+ALTER TABLE crowd_kinds DROP COLUMN shard;
 ALTER TABLE crowd_kinds ADD PRIMARY KEY (kind);
 
 -- The kind of each workout, as the event log's indexer found it (the nearest example phrase).
@@ -182,18 +193,27 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER count_crowd_change
-    AFTER INSERT OR DELETE OR UPDATE OF status, did_beat, is_retry, rematch_number, to_user_id,
-                                        workout_name, partial_stats, workout_data
-    ON workout_challenges FOR EACH ROW EXECUTE FUNCTION count_crowd_change();
+-- Only rows that are or were settled count for anything: creating, accepting or declining a
+-- challenge runs no trigger here.
+CREATE TRIGGER count_crowd_insert AFTER INSERT ON workout_challenges FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'abandoned')) EXECUTE FUNCTION count_crowd_change();
+CREATE TRIGGER count_crowd_delete AFTER DELETE ON workout_challenges FOR EACH ROW
+    WHEN (OLD.status IN ('completed', 'abandoned')) EXECUTE FUNCTION count_crowd_change();
+CREATE TRIGGER count_crowd_update
+    AFTER UPDATE OF status, did_beat, is_retry, rematch_number, to_user_id, workout_name, partial_stats,
+                    workout_data
+    ON workout_challenges FOR EACH ROW
+    WHEN (OLD.status IN ('completed', 'abandoned') OR NEW.status IN ('completed', 'abandoned'))
+    EXECUTE FUNCTION count_crowd_change();
 
 CREATE FUNCTION count_crowd_athlete_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     key text := COALESCE(NEW.workout_key, OLD.workout_key);
+    athlete_shard smallint := crowd_shard(COALESCE(NEW.athlete_id, OLD.athlete_id));
 BEGIN
     INSERT INTO crowd_workouts AS w
-    SELECT key, sum(d.athletes), sum(d.attempts), sum(d.wins), sum(d.losses), sum(d.quits),
+    SELECT key, athlete_shard, sum(d.athletes), sum(d.attempts), sum(d.wins), sum(d.losses), sum(d.quits),
            sum(d.retries), sum(d.first_wins_r0), sum(d.first_wins_r1), sum(d.first_wins_r2),
            sum(d.first_wins_r3), sum(d.quits_early), sum(d.quits_midway), sum(d.quits_late)
       FROM (SELECT * FROM crowd_athlete_part(NEW)
@@ -203,7 +223,7 @@ BEGIN
                    -o.quits_early, -o.quits_midway, -o.quits_late
               FROM crowd_athlete_part(OLD) o) d
     HAVING count(*) > 0
-        ON CONFLICT (workout_key) DO UPDATE
+        ON CONFLICT (workout_key, shard) DO UPDATE
        SET athletes = w.athletes + excluded.athletes, attempts = w.attempts + excluded.attempts,
            wins = w.wins + excluded.wins, losses = w.losses + excluded.losses,
            quits = w.quits + excluded.quits, retries = w.retries + excluded.retries,

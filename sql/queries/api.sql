@@ -376,3 +376,132 @@ WITH top AS (
 SELECT r.user_id, r.total, r.status, r.rank, r.in_top, u.display_name, u.avatar_url
   FROM (SELECT * FROM top UNION ALL SELECT * FROM me) r JOIN public_profiles u ON u.id = r.user_id
  ORDER BY r.in_top DESC, r.rank;
+
+-- The crowd (migration 0020) ------------------------------------------------------------------
+
+-- name: crowd_of_workout^
+-- A workout's totals and its kind's, NULL where there are none yet. Totals only: whose they are
+-- is in crowd_athletes, which this role cannot read.
+WITH n AS (SELECT workout_key(:workout_name) AS key),
+workout AS (
+    SELECT sum(athletes) AS athletes, sum(attempts) AS attempts, sum(wins) AS wins,
+           sum(losses) AS losses, sum(quits) AS quits, sum(retries) AS retries,
+           sum(first_wins_r0) AS first_wins_r0, sum(first_wins_r1) AS first_wins_r1,
+           sum(first_wins_r2) AS first_wins_r2, sum(first_wins_r3) AS first_wins_r3
+      FROM crowd_workouts WHERE workout_key = (SELECT key FROM n)
+    HAVING count(*) > 0
+)
+SELECT (SELECT to_jsonb(workout) FROM workout) AS workout, to_jsonb(k) AS kind
+  FROM n
+  LEFT JOIN workout_kinds wk ON wk.workout_key = n.key
+  LEFT JOIN crowd_kinds k ON k.kind = wk.kind;
+
+-- name: crowd_kinds
+SELECT * FROM crowd_kinds;
+
+-- name: latest_pending_received^
+-- The caller's newest challenge still waiting for their answer, for its calibration insight.
+SELECT id, workout_name
+  FROM challenges_as_seen
+ WHERE to_user_id = :user_id AND status = 'pending'
+ ORDER BY created_at DESC
+ LIMIT 1;
+
+-- Analytics (api/resources/analytics.py, for tokens with the role `analyst`): the views of the
+-- schema `analytics` (migration 0021), over the days from :from_day to :to_day included (UTC).
+-- Each filters on the views' `day`, which is a range of an index of workout_challenges. The
+-- dashboard (docs/ops/analytics-dashboard.json) runs the same statements with Grafana's macros.
+
+-- name: analytics_workouts
+-- The :limit workouts most challenged. Grouped by name first, then by workout_key (one regular
+-- expression per name, not per challenge), shown under the spelling sent most; the medians of the
+-- completed attempts (the duration and the volume about half the attempts beat) only for the
+-- workouts listed.
+WITH spellings AS (
+    SELECT workout_key(s.workout_name) AS workout_key, s.*
+      FROM (SELECT workout_name, count(*) AS sent,
+                   count(*) FILTER (WHERE completed) AS completed,
+                   count(*) FILTER (WHERE won) AS won,
+                   count(*) FILTER (WHERE abandoned) AS abandoned
+              FROM analytics.workouts
+             WHERE day >= :from_day::date AND day < :to_day::date + 1
+             GROUP BY workout_name) s
+), top AS (
+    SELECT workout_key,
+           (array_agg(workout_name ORDER BY sent DESC, workout_name))[1] AS workout_name,
+           sum(sent)::bigint AS challenges_sent, sum(completed)::bigint AS completed,
+           sum(won)::bigint AS won, sum(abandoned)::bigint AS abandoned
+      FROM spellings
+     GROUP BY workout_key
+     ORDER BY challenges_sent DESC, workout_key
+     LIMIT :limit
+), targets AS (
+    SELECT s.workout_key,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY w.attempt_duration_minutes) AS duration_minutes,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY w.attempt_total_volume_kg) AS total_volume_kg
+      FROM analytics.workouts w
+      JOIN spellings s ON s.workout_name = w.workout_name
+     WHERE w.day >= :from_day::date AND w.day < :to_day::date + 1 AND w.completed
+       AND s.workout_key IN (SELECT workout_key FROM top)
+     GROUP BY s.workout_key
+)
+SELECT t.workout_key, t.workout_name, t.challenges_sent, t.completed, t.won, t.abandoned,
+       round(t.completed::numeric / t.challenges_sent, 4) AS completion_rate,
+       round(t.won::numeric / NULLIF(t.completed + t.abandoned, 0), 4) AS win_rate,
+       round(t.abandoned::numeric / NULLIF(t.completed + t.abandoned, 0), 4) AS abandonment_rate,
+       round(g.duration_minutes::numeric, 2) AS target_duration_minutes,
+       round(g.total_volume_kg::numeric, 2) AS target_total_volume_kg
+  FROM top t
+  LEFT JOIN targets g ON g.workout_key = t.workout_key
+ ORDER BY t.challenges_sent DESC, t.workout_key;
+
+-- name: analytics_hours
+-- Every hour of every ISO weekday, in the senders' own time zones, with the challenges sent then.
+WITH counted AS (
+    SELECT iso_weekday, hour, sum(challenges_sent)::bigint AS challenges_sent
+      FROM analytics.hours
+     WHERE day >= :from_day::date AND day < :to_day::date + 1
+     GROUP BY iso_weekday, hour
+)
+SELECT d.iso_weekday, h.hour, COALESCE(c.challenges_sent, 0) AS challenges_sent
+  FROM generate_series(1, 7) AS d (iso_weekday)
+ CROSS JOIN generate_series(0, 23) AS h (hour)
+  LEFT JOIN counted c ON c.iso_weekday = d.iso_weekday AND c.hour = h.hour
+ ORDER BY d.iso_weekday, h.hour;
+
+-- name: analytics_pairs
+-- The :limit pairs of athletes with the most challenges between them, either way: ids only.
+SELECT user_a, user_b, count(*) AS challenges, count(*) FILTER (WHERE sent_by_a) AS sent_by_a,
+       count(*) FILTER (WHERE NOT sent_by_a) AS sent_by_b
+  FROM analytics.pairs
+ WHERE day >= :from_day::date AND day < :to_day::date + 1
+ GROUP BY user_a, user_b
+ ORDER BY challenges DESC, user_a, user_b
+ LIMIT :limit;
+
+-- name: analytics_quit_reasons
+-- Quits per ISO week and category (a preset reason or 'other'): counts, never an athlete's words.
+SELECT week, category, sum(quits)::bigint AS quits
+  FROM analytics.quit_reasons
+ WHERE day >= :from_day::date AND day < :to_day::date + 1
+ GROUP BY week, category
+ ORDER BY week, quits DESC, category;
+
+-- name: analytics_completion
+-- Every ISO week of the period, with what became of the challenges sent in it.
+WITH counted AS (
+    SELECT week, sum(sent)::bigint AS sent, sum(accepted)::bigint AS accepted,
+           sum(completed)::bigint AS completed, sum(won)::bigint AS won,
+           sum(abandoned)::bigint AS abandoned, sum(expired)::bigint AS expired,
+           sum(declined)::bigint AS declined
+      FROM analytics.completion
+     WHERE day >= :from_day::date AND day < :to_day::date + 1
+     GROUP BY week
+)
+SELECT w.week::date AS week, COALESCE(c.sent, 0) AS sent, COALESCE(c.accepted, 0) AS accepted,
+       COALESCE(c.completed, 0) AS completed, COALESCE(c.won, 0) AS won,
+       COALESCE(c.abandoned, 0) AS abandoned, COALESCE(c.expired, 0) AS expired,
+       COALESCE(c.declined, 0) AS declined
+  FROM generate_series(date_trunc('week', :from_day::timestamp), :to_day::timestamp, interval '1 week') AS w (week)
+  LEFT JOIN counted c ON c.week = w.week::date
+ ORDER BY w.week;

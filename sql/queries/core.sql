@@ -300,3 +300,22 @@ UPDATE athlete_ratings r
   FROM (VALUES (:challenger::uuid, :challenger_mu::float8, :challenger_sigma::float8),
                (:challenged::uuid, :challenged_mu::float8, :challenged_sigma::float8)) AS n (user_id, mu, sigma)
  WHERE r.user_id = n.user_id;
+
+-- The crowd (migration 0020) ------------------------------------------------------------------
+
+-- name: remember_workout_kinds!
+-- The kinds the indexer found, by workout (a name's first kind stays: the kinds' examples change
+-- only with a release, after which `challenges reindex` starts over).
+INSERT INTO workout_kinds (workout_key, kind)
+SELECT workout_key(name), kind FROM unnest(:names::text[], :kinds::text[]) AS found (name, kind)
+    ON CONFLICT (workout_key) DO NOTHING;
+
+-- name: unclassified_quits
+-- Abandoned challenges among :ids whose custom reason has no category yet.
+SELECT id, quit_reason FROM workout_challenges
+ WHERE id = ANY(:ids::uuid[]) AND status = 'abandoned' AND quit_category IS NULL;
+
+-- name: classify_quits!
+UPDATE workout_challenges c SET quit_category = found.category
+  FROM unnest(:ids::uuid[], :categories::text[]) AS found (id, category)
+ WHERE c.id = found.id AND c.quit_category IS NULL;

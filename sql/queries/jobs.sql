@@ -240,3 +240,160 @@ WITH expected AS (
     RETURNING 1
 )
 SELECT count(*) FROM repaired;
+
+-- The crowd (migration 0020) ------------------------------------------------------------------
+
+-- name: repair_crowd_athletes$
+-- Recompute the crowd counts of the athletes with ids from :first to :last from the challenges
+-- they were challenged in, with the trigger's own rules (crowd_contribution), and add the
+-- difference to what is stored, as repair_leaderboard_counters does (one snapshot for both
+-- sides, a difference rather than a total). Each repaired row's trigger carries its difference
+-- on to crowd_workouts. Returns how many rows were wrong.
+WITH expected AS (
+    SELECT x.workout_key, x.athlete_id, sum(x.attempts) AS attempts, sum(x.wins) AS wins,
+           sum(x.losses) AS losses, sum(x.quits) AS quits, sum(x.retries) AS retries,
+           sum(x.wins_r0) AS wins_r0, sum(x.wins_r1) AS wins_r1, sum(x.wins_r2) AS wins_r2,
+           sum(x.wins_r3) AS wins_r3, sum(x.quits_early) AS quits_early,
+           sum(x.quits_midway) AS quits_midway, sum(x.quits_late) AS quits_late
+      FROM workout_challenges w,
+           LATERAL crowd_contribution(w.workout_name, w.to_user_id, w.status, w.did_beat, w.is_retry,
+                                      w.rematch_number, w.partial_stats, w.workout_data) x
+     WHERE w.to_user_id BETWEEN :first AND :last
+     GROUP BY x.workout_key, x.athlete_id
+), stored AS (
+    SELECT * FROM crowd_athletes WHERE athlete_id BETWEEN :first AND :last
+), drift AS (
+    SELECT COALESCE(e.workout_key, s.workout_key) AS workout_key,
+           COALESCE(e.athlete_id, s.athlete_id) AS athlete_id,
+           COALESCE(e.attempts, 0) - COALESCE(s.attempts, 0) AS attempts,
+           COALESCE(e.wins, 0) - COALESCE(s.wins, 0) AS wins,
+           COALESCE(e.losses, 0) - COALESCE(s.losses, 0) AS losses,
+           COALESCE(e.quits, 0) - COALESCE(s.quits, 0) AS quits,
+           COALESCE(e.retries, 0) - COALESCE(s.retries, 0) AS retries,
+           COALESCE(e.wins_r0, 0) - COALESCE(s.wins_r0, 0) AS wins_r0,
+           COALESCE(e.wins_r1, 0) - COALESCE(s.wins_r1, 0) AS wins_r1,
+           COALESCE(e.wins_r2, 0) - COALESCE(s.wins_r2, 0) AS wins_r2,
+           COALESCE(e.wins_r3, 0) - COALESCE(s.wins_r3, 0) AS wins_r3,
+           COALESCE(e.quits_early, 0) - COALESCE(s.quits_early, 0) AS quits_early,
+           COALESCE(e.quits_midway, 0) - COALESCE(s.quits_midway, 0) AS quits_midway,
+           COALESCE(e.quits_late, 0) - COALESCE(s.quits_late, 0) AS quits_late
+      FROM expected e FULL JOIN stored s ON s.workout_key = e.workout_key AND s.athlete_id = e.athlete_id
+), repaired AS (
+    INSERT INTO crowd_athletes AS c
+    SELECT * FROM drift
+     WHERE (attempts, wins, losses, quits, retries, wins_r0, wins_r1, wins_r2, wins_r3, quits_early,
+            quits_midway, quits_late) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+     ORDER BY workout_key, athlete_id
+        ON CONFLICT (workout_key, athlete_id) DO UPDATE
+       SET attempts = c.attempts + excluded.attempts, wins = c.wins + excluded.wins,
+           losses = c.losses + excluded.losses, quits = c.quits + excluded.quits,
+           retries = c.retries + excluded.retries, wins_r0 = c.wins_r0 + excluded.wins_r0,
+           wins_r1 = c.wins_r1 + excluded.wins_r1, wins_r2 = c.wins_r2 + excluded.wins_r2,
+           wins_r3 = c.wins_r3 + excluded.wins_r3, quits_early = c.quits_early + excluded.quits_early,
+           quits_midway = c.quits_midway + excluded.quits_midway,
+           quits_late = c.quits_late + excluded.quits_late
+    RETURNING 1
+)
+SELECT count(*) FROM repaired;
+
+-- name: repair_crowd_workouts$
+-- Recompute each workout's figures from its athletes' rows (crowd_athlete_part, the trigger's
+-- rule) and add the difference to what is stored. Returns how many rows (workouts' shards) were wrong.
+WITH expected AS (
+    SELECT a.workout_key, crowd_shard(a.athlete_id) AS shard, sum(p.athletes) AS athletes, sum(p.attempts) AS attempts,
+           sum(p.wins) AS wins, sum(p.losses) AS losses, sum(p.quits) AS quits,
+           sum(p.retries) AS retries, sum(p.first_wins_r0) AS first_wins_r0,
+           sum(p.first_wins_r1) AS first_wins_r1, sum(p.first_wins_r2) AS first_wins_r2,
+           sum(p.first_wins_r3) AS first_wins_r3, sum(p.quits_early) AS quits_early,
+           sum(p.quits_midway) AS quits_midway, sum(p.quits_late) AS quits_late
+      FROM crowd_athletes a, LATERAL crowd_athlete_part(a) p
+     GROUP BY a.workout_key, crowd_shard(a.athlete_id)
+), drift AS (
+    SELECT COALESCE(e.workout_key, s.workout_key) AS workout_key, COALESCE(e.shard, s.shard) AS shard,
+           COALESCE(e.athletes, 0) - COALESCE(s.athletes, 0) AS athletes,
+           COALESCE(e.attempts, 0) - COALESCE(s.attempts, 0) AS attempts,
+           COALESCE(e.wins, 0) - COALESCE(s.wins, 0) AS wins,
+           COALESCE(e.losses, 0) - COALESCE(s.losses, 0) AS losses,
+           COALESCE(e.quits, 0) - COALESCE(s.quits, 0) AS quits,
+           COALESCE(e.retries, 0) - COALESCE(s.retries, 0) AS retries,
+           COALESCE(e.first_wins_r0, 0) - COALESCE(s.first_wins_r0, 0) AS first_wins_r0,
+           COALESCE(e.first_wins_r1, 0) - COALESCE(s.first_wins_r1, 0) AS first_wins_r1,
+           COALESCE(e.first_wins_r2, 0) - COALESCE(s.first_wins_r2, 0) AS first_wins_r2,
+           COALESCE(e.first_wins_r3, 0) - COALESCE(s.first_wins_r3, 0) AS first_wins_r3,
+           COALESCE(e.quits_early, 0) - COALESCE(s.quits_early, 0) AS quits_early,
+           COALESCE(e.quits_midway, 0) - COALESCE(s.quits_midway, 0) AS quits_midway,
+           COALESCE(e.quits_late, 0) - COALESCE(s.quits_late, 0) AS quits_late
+      FROM expected e FULL JOIN crowd_workouts s ON s.workout_key = e.workout_key AND s.shard = e.shard
+), repaired AS (
+    INSERT INTO crowd_workouts AS w
+    SELECT * FROM drift
+     WHERE (athletes, attempts, wins, losses, quits, retries, first_wins_r0, first_wins_r1,
+            first_wins_r2, first_wins_r3, quits_early, quits_midway, quits_late)
+           <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+     ORDER BY workout_key, shard
+        ON CONFLICT (workout_key, shard) DO UPDATE
+       SET athletes = w.athletes + excluded.athletes, attempts = w.attempts + excluded.attempts,
+           wins = w.wins + excluded.wins, losses = w.losses + excluded.losses,
+           quits = w.quits + excluded.quits, retries = w.retries + excluded.retries,
+           first_wins_r0 = w.first_wins_r0 + excluded.first_wins_r0,
+           first_wins_r1 = w.first_wins_r1 + excluded.first_wins_r1,
+           first_wins_r2 = w.first_wins_r2 + excluded.first_wins_r2,
+           first_wins_r3 = w.first_wins_r3 + excluded.first_wins_r3,
+           quits_early = w.quits_early + excluded.quits_early,
+           quits_midway = w.quits_midway + excluded.quits_midway,
+           quits_late = w.quits_late + excluded.quits_late
+    RETURNING 1
+)
+SELECT count(*) FROM repaired;
+
+-- name: refresh_crowd_kinds$
+-- Every kind's figures from its workouts' athletes, an athlete of two leg workouts being one
+-- athlete of the kind, and '*' for every workout (kinds known or not). Written whole: only this
+-- job writes crowd_kinds. Returns how many kinds there are.
+WITH athletes AS (
+    SELECT k.kind, a.* FROM crowd_athletes a LEFT JOIN workout_kinds k USING (workout_key)
+), per_athlete AS (
+    SELECT COALESCE(kind, '*') AS kind, athlete_id, sum(attempts) AS attempts, sum(wins) AS wins,
+           sum(losses) AS losses, sum(quits) AS quits, sum(retries) AS retries,
+           sum(wins_r0) AS wins_r0, sum(wins_r1) AS wins_r1, sum(wins_r2) AS wins_r2,
+           sum(wins_r3) AS wins_r3, sum(quits_early) AS quits_early, sum(quits_midway) AS quits_midway,
+           sum(quits_late) AS quits_late
+      FROM athletes
+     GROUP BY GROUPING SETS ((kind, athlete_id), (athlete_id))
+    HAVING kind IS NOT NULL OR GROUPING(kind) = 1
+), figures AS (
+    SELECT p.kind, sum(x.athletes) AS athletes, sum(x.attempts) AS attempts, sum(x.wins) AS wins,
+           sum(x.losses) AS losses, sum(x.quits) AS quits, sum(x.retries) AS retries,
+           sum(x.first_wins_r0) AS first_wins_r0, sum(x.first_wins_r1) AS first_wins_r1,
+           sum(x.first_wins_r2) AS first_wins_r2, sum(x.first_wins_r3) AS first_wins_r3,
+           sum(x.quits_early) AS quits_early, sum(x.quits_midway) AS quits_midway,
+           sum(x.quits_late) AS quits_late
+      FROM per_athlete p,
+           LATERAL crowd_athlete_part(ROW(p.kind, p.athlete_id, p.attempts, p.wins, p.losses, p.quits,
+                                          p.retries, p.wins_r0, p.wins_r1, p.wins_r2, p.wins_r3,
+                                          p.quits_early, p.quits_midway, p.quits_late)::crowd_athletes) x
+     GROUP BY p.kind
+), written AS (
+    INSERT INTO crowd_kinds SELECT * FROM figures
+        ON CONFLICT (kind) DO UPDATE
+       SET athletes = excluded.athletes, attempts = excluded.attempts, wins = excluded.wins,
+           losses = excluded.losses, quits = excluded.quits, retries = excluded.retries,
+           first_wins_r0 = excluded.first_wins_r0, first_wins_r1 = excluded.first_wins_r1,
+           first_wins_r2 = excluded.first_wins_r2, first_wins_r3 = excluded.first_wins_r3,
+           quits_early = excluded.quits_early, quits_midway = excluded.quits_midway,
+           quits_late = excluded.quits_late
+    RETURNING 1
+), gone AS (
+    DELETE FROM crowd_kinds WHERE kind NOT IN (SELECT kind FROM figures)
+)
+SELECT count(*) FROM written;
+
+-- name: delete_empty_crowd_rows!
+-- Rows that count nothing any more (an athlete's challenges all deleted, with their account).
+DELETE FROM crowd_athletes
+ WHERE (attempts, wins, losses, quits, retries, wins_r0, wins_r1, wins_r2, wins_r3, quits_early,
+        quits_midway, quits_late) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+DELETE FROM crowd_workouts
+ WHERE (athletes, attempts, wins, losses, quits, retries, first_wins_r0, first_wins_r1,
+        first_wins_r2, first_wins_r3, quits_early, quits_midway, quits_late)
+       = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);

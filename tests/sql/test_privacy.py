@@ -252,6 +252,20 @@ PUBLIC_VIEWS = {
     # Participants' totals are public, they make a community challenge's leaderboard; when
     # someone joined or finished is theirs alone.
     "community_standings": {"id", "challenge_id", "user_id", "status", "total", "total_reached_at"},
+    # Product analytics (migration 0021): the API's role reads them as a member of
+    # challenges_analyst, and shows them to tokens with the role `analyst` only
+    # (api/resources/analytics.py). Counts by day, workout, hour, week and quit category: no names,
+    # no time zones, no quit reason in an athlete's own words (it counts under a preset or
+    # 'other'). `workouts` has a row per challenge sent, with its workout's name and how it went,
+    # not who sent it or to whom. `pairs` has a row per challenge sent, with the two user ids and
+    # the day: ids, which only analysts see through the API.
+    "analytics.workouts": {"day", "workout_key", "workout_name", "accepted", "completed", "won", "abandoned",
+                           "attempt_duration_minutes", "attempt_total_volume_kg"},
+    "analytics.hours": {"day", "iso_weekday", "hour", "challenges_sent"},
+    "analytics.pairs": {"day", "user_a", "user_b", "sent_by_a"},
+    "analytics.quit_reasons": {"day", "week", "category", "quits"},
+    "analytics.completion": {"day", "week", "sent", "accepted", "completed", "won", "abandoned", "expired",
+                             "declined"},
 }
 
 # Every relation the API's role can SELECT from (a whole table or any of its columns), with what
