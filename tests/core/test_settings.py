@@ -1,4 +1,4 @@
-"""core/settings.py: what every process checks before it starts (settings.load_settings)."""
+"""core/settings.py: what every process checks before it starts (load_settings)."""
 
 import pytest
 from cryptography.hazmat.primitives import serialization
