@@ -73,18 +73,20 @@ def too_slow() -> Problem:
 
 
 class AnalyticsReport:
-    """A report: its `name` (the CSV's file name), the query it takes, its `item` (a CSV row) and
-    its rows (`read`); for analysts only."""
+    """A report: its `name` (the CSV's file name), the query string it takes, its `item` (a CSV
+    row) and its named query (sql/queries/api.sql), which takes that query string's values;
+    for analysts only."""
 
     name: str
     item: type
+    statement: str
     query_schema = PERIOD
 
     def __init__(self, db):
         self.db = db
 
     def read(self, conn, query: dict) -> list[dict]:
-        raise NotImplementedError
+        return list(getattr(Q, self.statement)(conn, **query))
 
     def on_get(self, req, resp):
         caller = req.context.caller
@@ -109,6 +111,7 @@ class AnalyticsReport:
 
 class WorkoutsAnalytics(AnalyticsReport):
     name, item, query_schema = "workouts", WorkoutFigures, TOP_PERIOD
+    statement = "analytics_workouts"
     openapi = {"get": report_op(
         "getWorkoutsReport", "The most challenged workouts", WorkoutsReport, WorkoutFigures,
         [{"workout_key": "beast mode legs", "workout_name": "Beast Mode Legs", "challenges_sent": 42,
@@ -120,13 +123,10 @@ class WorkoutsAnalytics(AnalyticsReport):
                     "and a calibrated target: the median duration and volume of the completed "
                     "attempts, which about half the challenged athletes beat.")}
 
-    def read(self, conn, query):
-        return list(Q.analytics_workouts(conn, from_day=query["from_day"], to_day=query["to_day"],
-                                         limit=query["limit"]))
-
 
 class HoursAnalytics(AnalyticsReport):
     name, item = "hours", HourFigures
+    statement = "analytics_hours"
     openapi = {"get": report_op(
         "getHoursReport", "Challenges sent by hour and weekday", HoursReport, HourFigures,
         [{"iso_weekday": 1, "hour": 18, "challenges_sent": 25}],
@@ -134,12 +134,10 @@ class HoursAnalytics(AnalyticsReport):
                     "to 7 Sunday) they were sent at in each sender's own time zone (UTC for a zone "
                     "the database does not know): all 168 hours of the week.")}
 
-    def read(self, conn, query):
-        return list(Q.analytics_hours(conn, from_day=query["from_day"], to_day=query["to_day"]))
-
 
 class PairsAnalytics(AnalyticsReport):
     name, item, query_schema = "pairs", PairFigures, TOP_PERIOD
+    statement = "analytics_pairs"
     openapi = {"get": report_op(
         "getPairsReport", "The pairs with the most challenges", PairsReport, PairFigures,
         [{"user_a": "0b5c1c8e-3f0e-4b7e-9a51-2f4d7f0e6c11", "user_b": "7d2e9a40-5c3b-4f8a-b1e6-93c0d4a7e258",
@@ -148,13 +146,10 @@ class PairsAnalytics(AnalyticsReport):
         description="The `limit` pairs of athletes with the most challenges sent between them in "
                     "the period, either way: user ids only.")}
 
-    def read(self, conn, query):
-        return list(Q.analytics_pairs(conn, from_day=query["from_day"], to_day=query["to_day"],
-                                      limit=query["limit"]))
-
 
 class QuitReasonsAnalytics(AnalyticsReport):
     name, item = "quit-reasons", QuitFigures
+    statement = "analytics_quit_reasons"
     openapi = {"get": report_op(
         "getQuitReasonsReport", "Quits by week and reason", QuitReasonsReport, QuitFigures,
         [{"week": "2026-11-23", "category": "Too hard for me 😓", "quits": 7},
@@ -163,18 +158,13 @@ class QuitReasonsAnalytics(AnalyticsReport):
                     "athlete's own words the preset nearest in meaning or `other`. Counts only, "
                     "never the words.")}
 
-    def read(self, conn, query):
-        return list(Q.analytics_quit_reasons(conn, from_day=query["from_day"], to_day=query["to_day"]))
-
 
 class CompletionAnalytics(AnalyticsReport):
     name, item = "completion", WeekFigures
+    statement = "analytics_completion"
     openapi = {"get": report_op(
         "getCompletionReport", "What became of the challenges sent", CompletionReport, WeekFigures,
         [{"week": "2026-11-23", "sent": 120, "accepted": 80, "completed": 52, "won": 20,
           "abandoned": 14, "expired": 25, "declined": 9}],
         description="Per ISO week of the period, the challenges sent in it and what became of "
                     "them: accepted, completed, won, abandoned, expired, declined.")}
-
-    def read(self, conn, query):
-        return list(Q.analytics_completion(conn, from_day=query["from_day"], to_day=query["to_day"]))
